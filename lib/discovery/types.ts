@@ -1,0 +1,50 @@
+/**
+ * The cross-account inventory: the JSON contract of `portwarden inventory --json` and the input of
+ * `portwarden run --inventory FILE`. Owned by lib/discovery; extend, don't rename.
+ */
+export interface Inventory {
+  clusters: ClusterInventory[];
+  errors: InventoryError[];
+}
+
+export interface InventoryError {
+  account: string;
+  region?: string;
+  message: string;
+}
+
+export interface ClusterInventory {
+  account: string;
+  region: string;
+  name: string;
+  kind: "eks" | "self-managed";
+  version?: string;
+  vpcId?: string;
+  /** EKS API endpoint access; absent for self-managed clusters. */
+  endpoint?: {
+    url?: string;
+    publicAccess: boolean;
+    privateAccess?: boolean;
+    publicAccessCidrs: string[];
+  };
+  nodes: NodeInventory[];
+}
+
+export interface NodeInventory {
+  instanceId: string;
+  privateIps?: string[];
+  /** Public IPv4 (incl. Elastic IPs) and IPv6 addresses over all interfaces. */
+  publicIps: string[];
+  /** SPEC of TCP ports some security group on some interface opens to 0.0.0.0/0 or ::/0. */
+  internetAllowed: string;
+  /** SPEC of TCP ports opened only to specific public CIDRs. */
+  publicCidrAllowed?: string;
+  interfaces?: NetworkInterfaceInventory[];
+}
+
+export interface NetworkInterfaceInventory {
+  id: string;
+  publicIps: string[];
+  securityGroupIds: string[];
+  internetAllowed: string;
+}

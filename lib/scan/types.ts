@@ -1,0 +1,38 @@
+import type { PortSet } from "../ports/port-set.ts";
+
+/** One host's scan result: the JSON contract of `portwarden scan --json` (see README). */
+export interface ScanResult {
+  /** What the user asked for (hostname or IP). */
+  target: string;
+  /** The address actually scanned. */
+  ip: string;
+  /** Open ports, ascending. */
+  open: number[];
+  /** Count of ports that answered RST. */
+  closed: number;
+  /** Count of ports that never answered (after retries). */
+  filtered: number;
+  /** False when any port's state is unknown (local error, deadline): never resolve from it. */
+  complete: boolean;
+  durationMs: number;
+  /** Ports whose state stayed unknown (local errors or deadline). Omitted when zero. */
+  unknown?: number;
+  /** Why the scan is incomplete, when it is. */
+  error?: string;
+}
+
+export interface ScanOptions {
+  ports: PortSet;
+  /** Max sockets in flight across all targets. Default 900 (Lambda allows 1,024 fds). */
+  socketBudget?: number;
+  /** Epoch ms by which scanHosts must have returned (Lambda's remaining time minus a margin). */
+  deadline?: number;
+  /** Called now and then with progress; cheap to omit. */
+  onProgress?: (p: ScanProgress) => void;
+}
+
+export interface ScanProgress {
+  probesDone: number;
+  probesTotal: number;
+  open: number;
+}
