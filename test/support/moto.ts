@@ -1,0 +1,90 @@
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { createServer } from "node:net";
+import { join } from "node:path";
+
+/** A moto server on loopback for one test file. Every AWS API in the tests goes here. */
+export interface Moto {
+  endpoint: string;
+  /** POST /moto-api/reset: empties every service between tests. */
+  reset(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+const LOCAL_VENV = join(import.meta.dirname, "..", "..", ".venv-moto", "bin", "moto_server");
+const INSTALL_HINT =
+  "moto_server not found. Install it with: python3 -m venv .venv-moto && .venv-moto/bin/pip install 'moto[server]==5.2.1'";
+
+function motoBinary(): string {
+  if (spawnSync("moto_server", ["--help"], { stdio: "ignore" }).status === 0) return "moto_server";
+  if (existsSync(LOCAL_VENV)) return LOCAL_VENV;
+  throw new Error(INSTALL_HINT);
+}
+
+export async function freePort(host = "127.0.0.1"): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, host, () => {
+      const address = server.address();
+      const port = typeof address === "object" && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitUntilUp(endpoint: string, child: ChildProcess, output: () => string): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`moto_server exited (${child.exitCode}): ${output()}`);
+    try {
+      const res = await fetch(`${endpoint}/moto-api/reset`, { method: "POST" });
+      if (res.ok) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`moto_server did not come up at ${endpoint}: ${output()}`);
+}
+
+/**
+ * Starts `moto_server -H 127.0.0.1 -p PORT` and sets fake credentials and AWS_ENDPOINT_URL in this
+ * process so every SDK client talks to it. Call `stop()` in afterAll.
+ */
+export async function startMoto(): Promise<Moto> {
+  const port = await freePort();
+  const endpoint = `http://127.0.0.1:${port}`;
+  const child = spawn(motoBinary(), ["-H", "127.0.0.1", "-p", String(port)], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let log = "";
+  const keep = (chunk: Buffer) => {
+    log = (log + chunk.toString()).slice(-4000);
+  };
+  child.stdout?.on("data", keep);
+  child.stderr?.on("data", keep);
+  await waitUntilUp(endpoint, child, () => log);
+
+  process.env.AWS_ENDPOINT_URL = endpoint;
+  process.env.AWS_ACCESS_KEY_ID = "testing";
+  process.env.AWS_SECRET_ACCESS_KEY = "testing";
+  process.env.AWS_REGION ??= "us-east-1";
+  delete process.env.AWS_PROFILE;
+
+  return {
+    endpoint,
+    async reset() {
+      const res = await fetch(`${endpoint}/moto-api/reset`, { method: "POST" });
+      if (!res.ok) throw new Error(`moto reset failed: ${res.status}`);
+    },
+    async stop() {
+      if (child.exitCode !== null) return;
+      await new Promise<void>((resolve) => {
+        child.once("exit", () => resolve());
+        child.kill("SIGTERM");
+        setTimeout(() => child.kill("SIGKILL"), 3000).unref();
+      });
+    },
+  };
+}
