@@ -1,7 +1,114 @@
+import { parseArgs } from "node:util";
+import { catalogEntryFor } from "../catalog/kubernetes-ports.ts";
+import { InputError } from "../errors/errors.ts";
+import { DEFAULT_PORT_SPEC, parsePortSpec } from "../ports/port-spec.ts";
+import { DEFAULT_TUNING, MAX_SOCKET_BUDGET, scanHosts } from "../scan/scanner.ts";
+import type { ScanProgress, ScanResult } from "../scan/types.ts";
 import type { CliIo } from "./io.ts";
 
-/** Placeholder until the scan engine lands; exits non-zero. */
-export async function scanCommand(_argv: string[], io: CliIo): Promise<number> {
-  io.stderr("portwarden scan: not implemented yet\n");
-  return 1;
+const HELP = `Usage: portwarden scan HOST... [--ports SPEC] [--json] [--socket-budget N] [--max-seconds S]
+
+TCP connect scan of each HOST (IPv4, IPv6 or a name: every address it resolves to).
+  --ports SPEC         ports, ranges and profiles: kubernetes (default), all, e.g. kubernetes,8000-8100
+  --json               one JSON document on stdout: {"scans":[{target,ip,open,closed,filtered,complete,durationMs}]}
+  --socket-budget N    sockets in flight across all hosts (default ${DEFAULT_TUNING.socketBudget}, max ${MAX_SOCKET_BUDGET})
+  --max-seconds S      stop after S seconds; unfinished ports make the result incomplete
+Exit status: 0 when every scan is complete, 1 when any is incomplete, 2 on bad input.
+`;
+
+export function parsePositiveNumber(
+  flag: string,
+  value: string | undefined,
+  integer: boolean,
+): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (value.trim() === "" || !Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n))) {
+    throw new InputError(flag, `'${value}' is not a positive ${integer ? "integer" : "number"}`);
+  }
+  return n;
+}
+
+export async function scanCommand(argv: string[], io: CliIo): Promise<number> {
+  let parsed: ReturnType<typeof parseScanArgs>;
+  try {
+    parsed = parseScanArgs(argv);
+  } catch (error) {
+    if (error instanceof InputError) throw error;
+    throw new InputError("arguments", (error as Error).message);
+  }
+  const { values, positionals } = parsed;
+  if (values.help) {
+    io.stdout(HELP);
+    return 0;
+  }
+  if (positionals.length === 0) throw new InputError("HOST", "give at least one host to scan (see --help)");
+  const ports = parsePortSpec(values.ports ?? DEFAULT_PORT_SPEC, "--ports");
+  const socketBudget = parsePositiveNumber("--socket-budget", values["socket-budget"], true);
+  if (socketBudget !== undefined && socketBudget > MAX_SOCKET_BUDGET) {
+    throw new InputError(
+      "--socket-budget",
+      `${socketBudget} is above ${MAX_SOCKET_BUDGET} (Lambda allows 1,024 file descriptors)`,
+    );
+  }
+  const maxSeconds = parsePositiveNumber("--max-seconds", values["max-seconds"], false);
+
+  const progress = io.interactive && !values.json ? progressLine(io) : undefined;
+  const scans = await scanHosts(positionals, {
+    ports,
+    ...(socketBudget !== undefined ? { socketBudget } : {}),
+    ...(maxSeconds !== undefined ? { deadline: Date.now() + maxSeconds * 1000 } : {}),
+    ...(progress ? { onProgress: progress.update } : {}),
+  });
+  progress?.done();
+
+  if (values.json) io.stdout(`${JSON.stringify({ scans })}\n`);
+  else io.stdout(renderScans(scans));
+  return scans.every((s) => s.complete) ? 0 : 1;
+}
+
+function parseScanArgs(argv: string[]) {
+  return parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      ports: { type: "string", short: "p" },
+      json: { type: "boolean" },
+      "socket-budget": { type: "string" },
+      "max-seconds": { type: "string" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+}
+
+function progressLine(io: CliIo) {
+  let shown = false;
+  return {
+    update(p: ScanProgress) {
+      shown = true;
+      const pct = p.probesTotal > 0 ? Math.min(100, Math.floor((100 * p.probesDone) / p.probesTotal)) : 100;
+      io.stderr(`\rscanning: ${pct}% of ${p.probesTotal} ports, ${p.open} open `);
+    },
+    done() {
+      if (shown) io.stderr("\r\x1b[K");
+    },
+  };
+}
+
+/** Human output: one block per scanned address. */
+export function renderScans(scans: readonly ScanResult[]): string {
+  const lines: string[] = [];
+  for (const s of scans) {
+    const where = s.target === s.ip || s.ip === "" ? s.target : `${s.target} (${s.ip})`;
+    const status = s.complete ? "complete" : `INCOMPLETE${s.error ? `: ${s.error}` : ""}`;
+    lines.push(
+      `${where}: ${s.open.length} open, ${s.closed} closed, ${s.filtered} filtered, ${status}, ${(s.durationMs / 1000).toFixed(1)} s`,
+    );
+    if (s.open.length > 0) {
+      lines.push("  PORT   SERVICE");
+      for (const port of s.open)
+        lines.push(`  ${String(port).padEnd(6)} ${catalogEntryFor(port)?.service ?? "unknown"}`);
+    }
+  }
+  return `${lines.join("\n")}\n`;
 }
