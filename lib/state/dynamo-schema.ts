@@ -1,0 +1,45 @@
+/**
+ * The single-table layout of portwarden's DynamoDB state. The CDK construct creates the table from
+ * these constants and DynamoStateStore reads and writes by them, so the two cannot drift apart.
+ *
+ * Item per finding:  pk = "IP#<ip>"  sk = "PORT#<port, 5 digits>" (latent: "PORT#<port>#LATENT")
+ * → every record of one node IP is one Query on its partition, sorted by port.
+ */
+
+/** Partition key (String): `IP#<ip>`. */
+export const PARTITION_KEY = "pk";
+/** Sort key (String): `PORT#00022`, or `PORT#30000#LATENT` for a latent finding. */
+export const SORT_KEY = "sk";
+
+/**
+ * Sparse GSI holding only records with a pending alert (the outbox). Its partition key is the
+ * record's own `pendingAlert` attribute ("new" | "resolved"): items without it are not indexed.
+ */
+export const OUTBOX_INDEX_NAME = "outbox";
+export const OUTBOX_PARTITION_KEY = "pendingAlert";
+/** Outbox sort key: the item's partition key, so one node's pending alerts sit together. */
+export const OUTBOX_SORT_KEY = PARTITION_KEY;
+/** The values OUTBOX_PARTITION_KEY takes; listPendingAlerts queries each. */
+export const OUTBOX_PARTITIONS = ["new", "resolved"] as const;
+
+/** TTL attribute (Number, epoch seconds). Set only on resolved records; open ones never expire. */
+export const TTL_ATTRIBUTE = "expiresAt";
+export const DEFAULT_TTL_DAYS = 30;
+
+const IP_PREFIX = "IP#";
+const PORT_PREFIX = "PORT#";
+const LATENT_SUFFIX = "#LATENT";
+
+export function partitionKeyFor(ip: string): string {
+  return `${IP_PREFIX}${ip}`;
+}
+
+export function ipFromPartitionKey(pk: string): string | undefined {
+  return pk.startsWith(IP_PREFIX) ? pk.slice(IP_PREFIX.length) : undefined;
+}
+
+/** Zero-padded so DynamoDB's string order is port order. */
+export function sortKeyFor(port: number, kind?: string): string {
+  const padded = String(port).padStart(5, "0");
+  return kind === "latent" ? `${PORT_PREFIX}${padded}${LATENT_SUFFIX}` : `${PORT_PREFIX}${padded}`;
+}
