@@ -377,6 +377,7 @@ class ScanEngine {
   }
 
   private recoverBudget(): void {
+    // Cheap test first: on the hot path the budget is almost always full.
     if (this.budget < this.tuning.socketBudget && performance.now() >= this.pausedUntil) {
       this.budget++;
       this.backoffMs = Math.max(0, this.backoffMs >> 1);
