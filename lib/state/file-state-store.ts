@@ -155,7 +155,7 @@ export class FileStateStore implements StateStore {
     const sorted = [...records.values()].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
     const text = `${JSON.stringify({ schemaVersion: STATE_FILE_SCHEMA_VERSION, records: sorted }, null, 2)}\n`;
     // Same directory as the target: rename is atomic only within one filesystem.
-    const temp = join(dir, `.${basename(this.path)}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`);
+    const temp = this.tempPath("state");
     try {
       const handle = await fs.open(temp, "wx", 0o600);
       try {
@@ -180,24 +180,48 @@ export class FileStateStore implements StateStore {
 
   private async withLock<T>(work: () => Promise<T>): Promise<T> {
     await fs.mkdir(dirname(this.path), { recursive: true, mode: 0o700 });
+    // The lock appears with its owner's pid already in it (link is atomic), so a crash can never
+    // leave an anonymous lock that nobody may take over.
+    const claim = this.tempPath("lock");
+    await fs.writeFile(claim, String(process.pid), { mode: 0o600 });
     const deadline = Date.now() + this.lockTimeoutMs;
-    for (;;) {
-      try {
-        const handle = await fs.open(this.lockPath, "wx", 0o600);
-        await handle.writeFile(String(process.pid));
-        await handle.close();
-        break;
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
-        if (await this.removeLockOfDeadProcess()) continue;
-        if (Date.now() >= deadline) throw new StateLockedError(this.lockPath);
-        await new Promise((r) => setTimeout(r, 25));
+    try {
+      for (;;) {
+        try {
+          await fs.link(claim, this.lockPath);
+          break;
+        } catch (error) {
+          if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+          if (await this.removeLockOfDeadProcess()) continue;
+          if (Date.now() >= deadline) throw new StateLockedError(this.lockPath);
+          await new Promise((r) => setTimeout(r, 25));
+        }
       }
+    } finally {
+      await fs.rm(claim, { force: true });
     }
     try {
+      await this.removeTempFilesOfDeadProcesses();
       return await work();
     } finally {
       await fs.rm(this.lockPath, { force: true });
+    }
+  }
+
+  /** `.state.json.<pid>.<random>.<purpose>.tmp`, beside the state file. */
+  private tempPath(purpose: string): string {
+    const random = randomBytes(4).toString("hex");
+    return join(dirname(this.path), `.${basename(this.path)}.${process.pid}.${random}.${purpose}.tmp`);
+  }
+
+  /** Temp files of crashed writers can be as large as the state: remove them, under the lock. */
+  private async removeTempFilesOfDeadProcesses(): Promise<void> {
+    const prefix = `.${basename(this.path)}.`;
+    for (const name of await fs.readdir(dirname(this.path))) {
+      if (!name.startsWith(prefix) || !name.endsWith(".tmp")) continue;
+      const pid = Number.parseInt(name.slice(prefix.length), 10);
+      if (Number.isInteger(pid) && pid > 0 && !isAlive(pid))
+        await fs.rm(join(dirname(this.path), name), { force: true });
     }
   }
 
@@ -209,14 +233,18 @@ export class FileStateStore implements StateStore {
     } catch {
       return false;
     }
-    if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid) return false;
-    try {
-      process.kill(pid, 0);
-      return false;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== "ESRCH") return false;
-      await fs.rm(this.lockPath, { force: true });
-      return true;
-    }
+    if (!Number.isInteger(pid) || pid <= 0 || isAlive(pid)) return false;
+    await fs.rm(this.lockPath, { force: true });
+    return true;
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: it exists but belongs to someone else.
+    return (error as NodeJS.ErrnoException).code !== "ESRCH";
   }
 }
