@@ -1,0 +1,130 @@
+import { readFile, stat } from "node:fs/promises";
+import { isIP } from "node:net";
+import { z } from "zod";
+import { errorMessage, InputError } from "../errors/errors.ts";
+import { parsePortSpec } from "../ports/port-spec.ts";
+import type { Suppression } from "./suppressions.ts";
+import { parseInput } from "./zod-input.ts";
+
+/** The round's diff policy; every knob has a default (see DEFAULT_DIFF_POLICY in lib/findings/diff.ts). */
+export interface RoundPolicyConfig {
+  resolveAfterScans?: number;
+  flapQuietHours?: number;
+  alertOnResolved?: boolean;
+}
+
+export interface PortwardenConfig extends RoundPolicyConfig {
+  suppressions: Suppression[];
+}
+
+/** Config files are small; refuse anything that is clearly not one. */
+export const MAX_CONFIG_BYTES = 1024 * 1024;
+
+export function isIpOrCidr(value: string): boolean {
+  const [address = "", prefix, extra] = value.split("/");
+  const family = isIP(address);
+  if (family === 0 || extra !== undefined) return false;
+  if (prefix === undefined) return true;
+  if (!/^\d{1,3}$/.test(prefix)) return false;
+  return Number(prefix) <= (family === 4 ? 32 : 128);
+}
+
+function isIsoDate(value: string): boolean {
+  return (
+    /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2}))?$/.test(value) &&
+    !Number.isNaN(Date.parse(value))
+  );
+}
+
+function isPortSpec(value: string): boolean {
+  try {
+    parsePortSpec(value);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const suppressionSchema = z
+  .strictObject({
+    account: z
+      .string()
+      .regex(/^\d{12}$/, { error: "is not a 12-digit AWS account id" })
+      .optional(),
+    cluster: z.string().min(1).max(200).optional(),
+    cidr: z.string().refine(isIpOrCidr, { error: "is not an IP address or CIDR" }).optional(),
+    ports: z
+      .string()
+      .refine(isPortSpec, { error: "is not a port SPEC (e.g. '80,443' or '30000-32767')" })
+      .optional(),
+    kinds: z
+      .array(z.enum(["exposed", "unexplained", "latent"]))
+      .min(1)
+      .optional(),
+    reason: z.string().trim().min(1, { error: "is empty: say why this is accepted" }).max(500),
+    expires: z
+      .string()
+      .refine(isIsoDate, {
+        error: "is not an ISO 8601 date or date-time (e.g. 2026-12-31 or 2026-12-31T00:00:00Z)",
+      })
+      .optional(),
+  })
+  .refine(
+    (s) =>
+      s.account !== undefined || s.cluster !== undefined || s.cidr !== undefined || s.ports !== undefined,
+    { error: "needs at least one of account, cluster, cidr, ports (it would hide everything)" },
+  );
+
+const configSchema = z.strictObject({
+  resolveAfterScans: z.number().int().min(1).max(100).optional(),
+  flapQuietHours: z
+    .number()
+    .min(0)
+    .max(24 * 90)
+    .optional(),
+  alertOnResolved: z.boolean().optional(),
+  suppressions: z.array(suppressionSchema).max(10_000).default([]),
+});
+
+/** Validates a parsed config document; errors name the field path (`config.suppressions[2].cidr`). */
+export function parseConfig(data: unknown, root = "config"): PortwardenConfig {
+  const parsed = parseInput(configSchema, data, root);
+  const suppressions = parsed.suppressions.map((s): Suppression => {
+    const out: Suppression = { reason: s.reason };
+    if (s.account !== undefined) out.account = s.account;
+    if (s.cluster !== undefined) out.cluster = s.cluster;
+    if (s.cidr !== undefined) out.cidr = s.cidr;
+    if (s.ports !== undefined) out.ports = parsePortSpec(s.ports);
+    if (s.kinds !== undefined) out.kinds = s.kinds;
+    if (s.expires !== undefined) out.expires = new Date(s.expires);
+    return out;
+  });
+  const config: PortwardenConfig = { suppressions };
+  if (parsed.resolveAfterScans !== undefined) config.resolveAfterScans = parsed.resolveAfterScans;
+  if (parsed.flapQuietHours !== undefined) config.flapQuietHours = parsed.flapQuietHours;
+  if (parsed.alertOnResolved !== undefined) config.alertOnResolved = parsed.alertOnResolved;
+  return config;
+}
+
+/** Reads a small JSON file, bounded; errors name `field` and the path. */
+export async function readJsonFile(path: string, field: string, maxBytes: number): Promise<unknown> {
+  let size: number;
+  try {
+    size = (await stat(path)).size;
+  } catch (error) {
+    throw new InputError(field, `cannot read '${path}': ${errorMessage(error)}`);
+  }
+  if (size > maxBytes)
+    throw new InputError(field, `'${path}' is ${size} bytes, more than the ${maxBytes} allowed`);
+  const text = await readFile(path, "utf8");
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new InputError(field, `'${path}' is not valid JSON: ${errorMessage(error)}`);
+  }
+}
+
+/** Loads and validates `--config FILE`. */
+export async function loadConfigFile(path: string): Promise<PortwardenConfig> {
+  return parseConfig(await readJsonFile(path, "--config", MAX_CONFIG_BYTES));
+}

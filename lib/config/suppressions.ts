@@ -1,0 +1,85 @@
+import { BlockList, isIP } from "node:net";
+import type { Finding, FindingKind } from "../findings/types.ts";
+import type { PortSet } from "../ports/port-set.ts";
+import { parsePortSpec } from "../ports/port-spec.ts";
+
+/**
+ * An allow-list entry: findings matching every given selector are not reported until `expires`.
+ * An entry needs at least one selector (the config loader enforces it).
+ */
+export interface Suppression {
+  account?: string;
+  cluster?: string;
+  /** An IP or a CIDR (IPv4 or IPv6). */
+  cidr?: string;
+  /** Ports and ranges; a latent range finding matches only if its whole range is inside. */
+  ports?: PortSet;
+  kinds?: FindingKind[];
+  /** Why this is accepted; shown when the suppression expires. */
+  reason: string;
+  /** After this instant the suppression no longer applies: the finding alerts again. */
+  expires?: Date;
+}
+
+const blockLists = new WeakMap<Suppression, BlockList>();
+
+function cidrBlock(suppression: Suppression, cidr: string): BlockList {
+  let list = blockLists.get(suppression);
+  if (!list) {
+    list = new BlockList();
+    const [address = "", prefix] = cidr.split("/");
+    const family = isIP(address) === 6 ? "ipv6" : "ipv4";
+    if (prefix === undefined) list.addAddress(address, family);
+    else list.addSubnet(address, Number(prefix), family);
+    blockLists.set(suppression, list);
+  }
+  return list;
+}
+
+function ipWithin(ip: string, suppression: Suppression, cidr: string): boolean {
+  const family = isIP(ip);
+  // Cluster-level findings carry a synthetic id, not an address: no CIDR can contain them.
+  if (family === 0) return false;
+  return cidrBlock(suppression, cidr).check(ip, family === 6 ? "ipv6" : "ipv4");
+}
+
+function portsWithin(finding: Finding, ports: PortSet): boolean {
+  if (!finding.portSpec) return ports.has(finding.port);
+  return parsePortSpec(finding.portSpec, "portSpec").subtract(ports).isEmpty;
+}
+
+export function isActive(suppression: Suppression, now: Date): boolean {
+  return !suppression.expires || suppression.expires.getTime() > now.getTime();
+}
+
+/** True if this suppression covers the finding right now. */
+export function suppresses(suppression: Suppression, finding: Finding, now: Date): boolean {
+  if (!isActive(suppression, now)) return false;
+  if (suppression.account !== undefined && suppression.account !== finding.account) return false;
+  if (suppression.cluster !== undefined && suppression.cluster !== finding.cluster) return false;
+  if (suppression.kinds && !suppression.kinds.includes(finding.kind)) return false;
+  if (suppression.cidr !== undefined && !ipWithin(finding.ip, suppression, suppression.cidr)) return false;
+  if (suppression.ports && !portsWithin(finding, suppression.ports)) return false;
+  return true;
+}
+
+/** The first active suppression covering the finding, if any. */
+export function suppressionFor(
+  finding: Finding,
+  suppressions: readonly Suppression[],
+  now: Date,
+): Suppression | undefined {
+  return suppressions.find((s) => suppresses(s, finding, now));
+}
+
+/** Splits findings into those to report and those an active suppression covers. */
+export function applySuppressions(
+  findings: readonly Finding[],
+  suppressions: readonly Suppression[],
+  now: Date,
+): { reported: Finding[]; suppressed: Finding[] } {
+  const reported: Finding[] = [];
+  const suppressed: Finding[] = [];
+  for (const f of findings) (suppressionFor(f, suppressions, now) ? suppressed : reported).push(f);
+  return { reported, suppressed };
+}

@@ -1,0 +1,148 @@
+import { type CatalogEntry, catalogEntryFor, KUBERNETES_PORTS } from "../catalog/kubernetes-ports.ts";
+import { atLeast, SEVERITIES, type Severity, severityRank } from "../catalog/severity.ts";
+import { PortSet } from "../ports/port-set.ts";
+import type { ProbeResult } from "../probes/types.ts";
+import type { Finding, FindingKind, NodeContext } from "./types.ts";
+
+/** What classification knows about one scanned IP. */
+export interface ClassifyInput extends NodeContext {
+  ip: string;
+  /** Open ports found by the scan, ascending. */
+  open: readonly number[];
+  /** The ports that were scanned (latent findings are only claimed where we looked). */
+  scanned: PortSet;
+  /** Probe results for open ports; a missing one falls back to the catalogue. */
+  probes?: readonly ProbeResult[];
+  /** Ports some security group opens to 0.0.0.0/0 or ::/0. Undefined: no SG data (`--targets`). */
+  internetAllowed?: PortSet;
+  /** Ports opened only to specific public CIDRs. */
+  publicCidrAllowed?: PortSet;
+}
+
+/** Which rule lets a port in, as far as we know. */
+type Path = "internet" | "public-cidr" | "no-rule" | "no-sg-data";
+
+/** Catalogue entries worth a latent finding when open to the world: medium and above (not 80/443/53). */
+const LATENT_WORTHY = KUBERNETES_PORTS.filter((e) => atLeast(e.severity, "medium"));
+
+const UNKNOWN_PORT_FIX =
+  "Stop the listener if it is not meant to be public, or close the port in the node's security group.";
+
+const UNEXPLAINED_WHY =
+  "open although no security-group rule we know of allows it: a stale IP now someone else's, another path (load balancer, another interface) or a rule we could not read — worth a look";
+
+/** One step less severe, never below `info`. */
+export function lowerSeverity(severity: Severity, steps = 1): Severity {
+  return SEVERITIES[Math.min(SEVERITIES.length - 1, severityRank(severity) + steps)] as Severity;
+}
+
+function pathFor(port: number, input: ClassifyInput): Path {
+  if (!input.internetAllowed) return "no-sg-data";
+  if (input.internetAllowed.has(port)) return "internet";
+  if (input.publicCidrAllowed?.has(port)) return "public-cidr";
+  return "no-rule";
+}
+
+/** Severity of a port the catalogue does not know: it follows the rule that exposes it. */
+function unknownPortSeverity(path: Path): Severity {
+  return path === "public-cidr" ? "low" : "medium";
+}
+
+function kindFor(path: Path): FindingKind {
+  // No SG data (--targets): the scan itself proved the port reachable from here, so it is exposed.
+  return path === "no-rule" ? "unexplained" : "exposed";
+}
+
+function pathNote(path: Path): string | undefined {
+  switch (path) {
+    case "internet":
+      return "a security group allows it from 0.0.0.0/0";
+    case "public-cidr":
+      return "a security group allows it from specific public CIDRs only";
+    case "no-rule":
+      return UNEXPLAINED_WHY;
+    case "no-sg-data":
+      return undefined;
+  }
+}
+
+/** A probe that answered tells more than the catalogue; one that failed tells nothing. */
+function usefulProbe(probe: ProbeResult | undefined): ProbeResult | undefined {
+  if (!probe) return undefined;
+  return probe.verdict === "error" || probe.verdict === "no-answer" ? undefined : probe;
+}
+
+function openPortFinding(port: number, input: ClassifyInput, probe: ProbeResult | undefined): Finding {
+  const entry = catalogEntryFor(port);
+  const path = pathFor(port, input);
+  const proven = usefulProbe(probe);
+  let severity = proven?.severity ?? entry?.severity ?? unknownPortSeverity(path);
+  // Reachable only from chosen networks: the audience is smaller, so is the urgency.
+  if (path === "public-cidr") severity = lowerSeverity(severity);
+  const proof = proven?.evidence ?? "TCP connect succeeded";
+  const note = pathNote(path);
+  return {
+    ...context(input),
+    ip: input.ip,
+    port,
+    service: proven?.service || entry?.service || "unknown",
+    severity,
+    kind: kindFor(path),
+    evidence: note ? `${proof}; ${note}` : proof,
+    fix: entry?.fix ?? UNKNOWN_PORT_FIX,
+  };
+}
+
+function latentFinding(
+  entry: CatalogEntry,
+  allowed: PortSet,
+  listening: number,
+  input: ClassifyInput,
+): Finding {
+  const first = allowed.ranges[0]?.from ?? entry.from;
+  const isRange = allowed.size > 1;
+  const what = isRange ? `ports ${allowed.toSpec()}` : `port ${first}`;
+  const others = listening > 0 ? ` (${listening} of them already listen and are reported separately)` : "";
+  return {
+    ...context(input),
+    ip: input.ip,
+    port: first,
+    ...(isRange ? { portSpec: allowed.toSpec() } : {}),
+    service: entry.service,
+    // Nothing listens yet: a warning, below any real exposure of the same service.
+    severity: lowerSeverity(entry.severity, entry.severity === "critical" ? 2 : 1),
+    kind: "latent",
+    evidence: `a security group opens ${what} (${entry.service}) to 0.0.0.0/0 but nothing listens yet${others}; the next ${entry.service} listener will be public`,
+    fix: entry.fix,
+  };
+}
+
+function context(input: ClassifyInput): NodeContext {
+  const out: NodeContext = {};
+  if (input.account !== undefined) out.account = input.account;
+  if (input.region !== undefined) out.region = input.region;
+  if (input.cluster !== undefined) out.cluster = input.cluster;
+  if (input.instanceId !== undefined) out.instanceId = input.instanceId;
+  return out;
+}
+
+/**
+ * Turns one IP's scan (+ probes, + security-group knowledge) into findings:
+ * every open port becomes `exposed` or `unexplained`; every sensitive catalogue port or range the
+ * security groups open to the world where nothing listens becomes one `latent` finding.
+ * Without SG data (`--targets`) open ports are `exposed` and nothing is latent.
+ */
+export function classifyExposures(input: ClassifyInput): Finding[] {
+  const probes = new Map((input.probes ?? []).map((p) => [p.port, p]));
+  const findings = input.open.map((port) => openPortFinding(port, input, probes.get(port)));
+  if (!input.internetAllowed) return findings;
+  const open = PortSet.fromPorts(input.open);
+  for (const entry of LATENT_WORTHY) {
+    const allowed = PortSet.fromRanges([entry]).intersect(input.internetAllowed).intersect(input.scanned);
+    if (allowed.isEmpty) continue;
+    const listening = allowed.intersect(open).size;
+    if (listening === allowed.size) continue;
+    findings.push(latentFinding(entry, allowed, listening, input));
+  }
+  return findings;
+}

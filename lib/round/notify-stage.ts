@@ -1,0 +1,67 @@
+import type { Notifier, RoundSummary } from "../alerts/types.ts";
+import { severityRank } from "../catalog/severity.ts";
+import { errorMessage } from "../errors/errors.ts";
+import { findingOf } from "../findings/diff.ts";
+import type { AlertEvent, ExposureRecord } from "../findings/types.ts";
+import type { StateStore } from "../state/types.ts";
+
+/**
+ * A stable id per alert: the same pending alert gets the same id in every retry, so a consumer
+ * (or a FIFO topic) can recognise a repeat.
+ */
+export function alertId(record: ExposureRecord): string {
+  const episode = record.pendingAlert === "resolved" ? record.lastSeen : record.firstSeen;
+  return `${record.key}|${record.pendingAlert ?? "none"}|${episode}`;
+}
+
+/** The outbox record as a notifier event. */
+export function alertEventFor(record: ExposureRecord, at: string): AlertEvent {
+  return {
+    id: alertId(record),
+    eventType: record.pendingAlert === "resolved" ? "resolved" : "new",
+    finding: findingOf(record),
+    firstSeen: record.firstSeen,
+    at,
+  };
+}
+
+/** New before resolved (resolved is lower priority), then most severe first. */
+function byPriority(a: ExposureRecord, b: ExposureRecord): number {
+  const typeOrder = Number(a.pendingAlert === "resolved") - Number(b.pendingAlert === "resolved");
+  return typeOrder || severityRank(a.severity) - severityRank(b.severity) || a.key.localeCompare(b.key);
+}
+
+/**
+ * The notify stage: publishes every pending alert (the outbox), marks alerted only the ones the
+ * notifier accepted (the rest are retried next round), then sends the round summary.
+ */
+export async function notifyPending(
+  deps: { store: StateStore; notifier: Notifier },
+  summary: RoundSummary,
+  now: () => Date = () => new Date(),
+): Promise<{ published: number; failed: number; publishError?: string }> {
+  const pending = (await deps.store.listPendingAlerts()).sort(byPriority);
+  let published = 0;
+  let failed = 0;
+  let publishError: string | undefined;
+  if (pending.length > 0) {
+    const at = now().toISOString();
+    const events = pending.map((r) => alertEventFor(r, at));
+    const recordById = new Map(pending.map((r) => [alertId(r), r]));
+    let accepted: string[] = [];
+    try {
+      const outcome = await deps.notifier.publish(events);
+      accepted = outcome.accepted.filter((id) => recordById.has(id));
+    } catch (error) {
+      // Nothing is marked: every alert stays in the outbox for the next round.
+      accepted = [];
+      publishError = errorMessage(error);
+    }
+    const acceptedRecords = accepted.map((id) => recordById.get(id) as ExposureRecord);
+    if (acceptedRecords.length > 0) await deps.store.markAlerted(acceptedRecords, at);
+    published = acceptedRecords.length;
+    failed = events.length - published;
+  }
+  await deps.notifier.summary(summary);
+  return { published, failed, ...(publishError !== undefined ? { publishError } : {}) };
+}

@@ -1,0 +1,245 @@
+import type { Suppression } from "../config/suppressions.ts";
+import { applySuppressions } from "../config/suppressions.ts";
+import type { Inventory } from "../discovery/types.ts";
+import { errorMessage } from "../errors/errors.ts";
+import { classifyExposures } from "../findings/classify.ts";
+import { type DiffPolicy, type DiffResult, diffExposures } from "../findings/diff.ts";
+import type { ExposureRecord, Finding } from "../findings/types.ts";
+import { PortSet } from "../ports/port-set.ts";
+import { parsePortSpec } from "../ports/port-spec.ts";
+import type { ProbeOpenPorts, ProbeResult } from "../probes/types.ts";
+import type { ScanOptions, ScanProgress, ScanResult } from "../scan/types.ts";
+import { StaleRecordError, type StateStore } from "../state/types.ts";
+import { clusterFindingIds, clusterFindings, type ScanTarget } from "./targets.ts";
+
+/** The adapters a round needs; the CLI and the Lambda handlers pass their own. */
+export interface RoundDeps {
+  scan: (hosts: string[], opts: ScanOptions) => Promise<ScanResult[]>;
+  probe: ProbeOpenPorts;
+  store: StateStore;
+  suppressions?: Suppression[];
+  /** Overrides of the diff policy (resolve after N scans, flap quiet period, resolved alerts). */
+  policy?: Partial<DiffPolicy>;
+}
+
+export interface ScanStageOptions {
+  roundId: string;
+  ports: PortSet;
+  /** Epoch ms by which the stage should be done (Lambda: remaining time minus a margin). */
+  deadline?: number;
+  now?: () => Date;
+  onProgress?: (p: ScanProgress) => void;
+}
+
+/** A target whose findings could not be recorded; the others are unaffected. */
+export interface TargetFailure {
+  ip: string;
+  error: string;
+}
+
+export interface ScanStageResult {
+  results: ScanResult[];
+  newExposures: Finding[];
+  resolved: Finding[];
+  /** Open exposed/unexplained findings after this stage (latent ones are not exposures yet). */
+  openExposures: number;
+  /** Scans that were incomplete or whose target failed: they resolved nothing. */
+  incompleteScans: number;
+  failedTargets: TargetFailure[];
+  /** Targets another scanner updated concurrently: it owns their alerts. */
+  staleTargets: number;
+  /** Findings hidden by an active suppression. */
+  suppressed: number;
+}
+
+/** Targets recorded at once: each holds little, but the store sees one writer per target. */
+const TARGET_CONCURRENCY = 8;
+
+function countOpenExposures(records: readonly ExposureRecord[]): number {
+  return records.filter((r) => r.status === "open" && r.kind !== "latent").length;
+}
+
+interface TargetOutcome {
+  diff?: DiffResult;
+  suppressed: number;
+  stale?: boolean;
+}
+
+async function probeSafely(
+  probe: ProbeOpenPorts,
+  ip: string,
+  open: number[],
+  deadline: number | undefined,
+): Promise<ProbeResult[]> {
+  if (open.length === 0 || (deadline !== undefined && Date.now() >= deadline)) return [];
+  try {
+    return await probe(ip, open, deadline !== undefined ? { deadline } : {});
+  } catch {
+    // Probes refine findings; without them the catalogue still classifies every open port.
+    return [];
+  }
+}
+
+async function recordTarget(
+  target: ScanTarget,
+  scan: ScanResult,
+  deps: RoundDeps,
+  options: ScanStageOptions,
+): Promise<TargetOutcome> {
+  const probes = await probeSafely(deps.probe, target.ip, scan.open, options.deadline);
+  const { ip, internetAllowed, publicCidrAllowed, ...context } = target;
+  const sgKnown = internetAllowed !== undefined;
+  const findings = classifyExposures({
+    ...context,
+    ip,
+    open: scan.open,
+    scanned: options.ports,
+    probes,
+    ...(sgKnown ? { internetAllowed: allowedPorts(internetAllowed, "internetAllowed") } : {}),
+    ...(publicCidrAllowed !== undefined
+      ? { publicCidrAllowed: allowedPorts(publicCidrAllowed, "publicCidrAllowed") }
+      : {}),
+  });
+  const now = (options.now ?? (() => new Date()))();
+  const { reported, suppressed } = applySuppressions(findings, deps.suppressions ?? [], now);
+  const previous = await deps.store.loadIp(ip);
+  const diff = diffExposures({
+    previous,
+    current: reported,
+    suppressed,
+    now,
+    scanComplete: scan.complete,
+    scanned: options.ports,
+    sgKnown,
+    ...(deps.policy ? { policy: deps.policy } : {}),
+  });
+  if (diff.writes.length > 0) {
+    try {
+      await deps.store.saveRecords(diff.writes);
+    } catch (error) {
+      if (error instanceof StaleRecordError) return { suppressed: suppressed.length, stale: true };
+      throw error;
+    }
+  }
+  return { diff, suppressed: suppressed.length };
+}
+
+/** SG-allowed ports: an empty SPEC means nothing is allowed (parsePortSpec refuses ""). */
+function allowedPorts(spec: string, field: string): PortSet {
+  return spec.trim() === "" ? PortSet.EMPTY : parsePortSpec(spec, field);
+}
+
+async function mapLimited<T, R>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T) => Promise<R>,
+): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i] as T);
+    }
+  });
+  await Promise.all(workers);
+  return out;
+}
+
+/**
+ * The scan stage of a round: scan every target → probe open ports → classify against the security
+ * groups → apply suppressions → diff with state → conditional writes (the outbox is the records'
+ * pendingAlert). One failing target is reported in `failedTargets` and does not stop the others.
+ */
+export async function scanTargets(
+  targets: ScanTarget[],
+  deps: RoundDeps,
+  options: ScanStageOptions,
+): Promise<ScanStageResult> {
+  const hosts = [...new Set(targets.map((t) => t.ip))];
+  const results =
+    hosts.length === 0
+      ? []
+      : await deps.scan(hosts, {
+          ports: options.ports,
+          ...(options.deadline !== undefined ? { deadline: options.deadline } : {}),
+          ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+        });
+  const byTarget = new Map(results.map((r) => [r.target, r]));
+  const stage: ScanStageResult = {
+    results,
+    newExposures: [],
+    resolved: [],
+    openExposures: 0,
+    incompleteScans: 0,
+    failedTargets: [],
+    staleTargets: 0,
+    suppressed: 0,
+  };
+  const seen = new Set<string>();
+  const unique = targets.filter((t) => !seen.has(t.ip) && seen.add(t.ip));
+  await mapLimited(unique, TARGET_CONCURRENCY, async (target) => {
+    const scan = byTarget.get(target.ip);
+    try {
+      if (!scan) throw new Error("the scanner returned no result for this address");
+      const outcome = await recordTarget(target, scan, deps, options);
+      if (!scan.complete) stage.incompleteScans++;
+      stage.suppressed += outcome.suppressed;
+      if (outcome.stale || !outcome.diff) {
+        stage.staleTargets++;
+        return;
+      }
+      stage.newExposures.push(...outcome.diff.newExposures);
+      stage.resolved.push(...outcome.diff.resolved);
+      stage.openExposures += countOpenExposures(outcome.diff.open);
+    } catch (error) {
+      stage.incompleteScans++;
+      stage.failedTargets.push({ ip: target.ip, error: errorMessage(error) });
+    }
+  });
+  return stage;
+}
+
+/**
+ * Records cluster-level findings (public EKS endpoints) like a node's: new → alert, gone from a
+ * complete inventory → resolved after N rounds. Clusters absent from the inventory are untouched.
+ */
+export async function recordClusterFindings(
+  inventory: Inventory,
+  deps: Pick<RoundDeps, "store" | "suppressions" | "policy">,
+  options: { now?: () => Date } = {},
+): Promise<Pick<ScanStageResult, "newExposures" | "resolved" | "openExposures" | "failedTargets">> {
+  const now = (options.now ?? (() => new Date()))();
+  const findings = clusterFindings(inventory);
+  const out: Pick<ScanStageResult, "newExposures" | "resolved" | "openExposures" | "failedTargets"> = {
+    newExposures: [],
+    resolved: [],
+    openExposures: 0,
+    failedTargets: [],
+  };
+  for (const id of new Set(clusterFindingIds(inventory))) {
+    try {
+      const { reported, suppressed } = applySuppressions(
+        findings.filter((f) => f.ip === id),
+        deps.suppressions ?? [],
+        now,
+      );
+      const diff = diffExposures({
+        previous: await deps.store.loadIp(id),
+        current: reported,
+        suppressed,
+        now,
+        scanComplete: true,
+        ...(deps.policy ? { policy: deps.policy } : {}),
+      });
+      if (diff.writes.length > 0) await deps.store.saveRecords(diff.writes);
+      out.newExposures.push(...diff.newExposures);
+      out.resolved.push(...diff.resolved);
+      out.openExposures += countOpenExposures(diff.open);
+    } catch (error) {
+      if (error instanceof StaleRecordError) continue;
+      out.failedTargets.push({ ip: id, error: errorMessage(error) });
+    }
+  }
+  return out;
+}
