@@ -6,13 +6,17 @@
 export interface TimeoutPolicy {
   /** Before any answer. Default 500 ms (nmap -T4's initial RTT timeout). */
   initialMs: number;
-  /** Never wait less than this. Default 100 ms (nmap -T4's minimum). */
+  /**
+   * Never wait less than this. Default 50 ms: nmap -T4 uses 100 ms, but it applies only once the
+   * host has answered (so its RTT is known to be far below it) and the retry passes absorb the rare
+   * late answer; a fully firewalled host costs 2 x ports / budget x floor, so this halves it.
+   */
   floorMs: number;
   /** Never wait more than this. Default 1500 ms. */
   ceilingMs: number;
 }
 
-export const DEFAULT_TIMEOUTS: TimeoutPolicy = { initialMs: 500, floorMs: 100, ceilingMs: 1500 };
+export const DEFAULT_TIMEOUTS: TimeoutPolicy = { initialMs: 500, floorMs: 50, ceilingMs: 1500 };
 
 export class RttEstimator {
   private srtt = -1;

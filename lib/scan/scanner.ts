@@ -50,6 +50,8 @@ const UNKNOWN = 4;
 const UNREACHABLE = 5; // ICMP unreachable/prohibited: an answer, reported as filtered
 
 const SWEEP_MS = 5;
+/** Launches per turn of the event loop: answers get read between chunks, so RTTs stay true. */
+const LAUNCH_CHUNK = 64;
 const PROGRESS_MS = 250;
 
 /** Well-known single ports first (they answer early and teach the RTT); NodePort range excluded. */
@@ -62,7 +64,7 @@ interface ResolvedTarget {
 }
 
 class HostScan {
-  readonly state = new Uint8Array(65536);
+  state = new Uint8Array(65536);
   localErrors: Uint8Array | undefined;
   order: Uint16Array;
   pos = 0;
@@ -219,6 +221,7 @@ class ScanEngine {
   private pausedUntil = 0;
   private backoffMs = 0;
   private rr = 0;
+  private pumpScheduled = false;
   private nextIndex = 0;
   private probesDone = 0;
   private lastProgress = 0;
@@ -256,7 +259,9 @@ class ScanEngine {
         resolve(this.results);
       };
       this.activateHosts();
-      this.timer = setInterval(() => this.sweep(), SWEEP_MS);
+      // Expire in the check phase, after this turn's I/O poll: an answer that has already arrived is
+      // read before its probe could be timed out.
+      this.timer = setInterval(() => setImmediate(this.sweepAfterPoll), SWEEP_MS);
       this.pump();
     });
   }
@@ -271,20 +276,27 @@ class ScanEngine {
     }
   }
 
-  /** Launches probes until the budget is full; the hot path. */
+  /** Launches probes until the budget is full, LAUNCH_CHUNK at a time; the hot path. */
   private pump(): void {
-    if (this.inflight >= this.budget) return;
+    if (this.inflight >= this.budget || this.pumpScheduled) return;
     const now = performance.now();
     if (now < this.pausedUntil || now >= this.deadline) return;
     const hosts = this.hosts;
     let idle = 0;
+    let launched = 0;
     while (this.inflight < this.budget && idle < hosts.length) {
+      if (launched === LAUNCH_CHUNK) {
+        this.pumpScheduled = true;
+        setImmediate(this.resumePump);
+        return;
+      }
       const host = hosts[this.rr++ % hosts.length] as HostScan;
       if (!host.launchable) {
         idle++;
         continue;
       }
       idle = 0;
+      launched++;
       const port = host.nextPort();
       const probe: Probe = {
         hostIndex: host.index,
@@ -307,6 +319,11 @@ class ScanEngine {
       host.fifo.push(probe);
     }
   }
+
+  private readonly resumePump = (): void => {
+    this.pumpScheduled = false;
+    this.pump();
+  };
 
   private hostOf(probe: Probe): HostScan {
     // Hosts are appended in index order and never removed while a scan runs.
@@ -429,8 +446,10 @@ class ScanEngine {
     if (unknown > 0) result.unknown = unknown;
     if (host.error !== undefined) result.error = host.error;
     this.results[host.index] = result;
-    // Release the big per-port arrays now; a round may hold hundreds of hosts.
+    // Release the per-port arrays now (~200 KB a host): a CLI round may hold thousands of hosts.
     host.order = new Uint16Array(0);
+    host.state = new Uint8Array(0);
+    host.localErrors = undefined;
     host.fifo = [];
     this.activateHosts();
     if (this.hosts.every((h) => h.finished) && this.waiting.length === 0) this.finish?.();
@@ -451,6 +470,10 @@ class ScanEngine {
     }
     host.fifoHead = host.fifo.length;
   }
+
+  private readonly sweepAfterPoll = (): void => {
+    if (this.timer) this.sweep();
+  };
 
   /** Expires silent probes, enforces the deadline, reports progress. Runs every few ms. */
   private sweep(): void {

@@ -2,7 +2,7 @@
  * Scan benchmark: portwarden vs nmap -sT -T4 -n -Pn on the same testbeds, in one run.
  * Each measurement runs in a fresh network namespace (only lo) with `ulimit -n 1024`, Lambda's limit.
  * Options: --runs N (loss case, default 10), --only CASE, --slow-nmap (also run nmap on the
- * two-listener SG case, which took it 1,352 s here).
+ * two-listener SG case, which took it 1,352 s here), --skip-nmap (portwarden only, for quick iterations).
  */
 import { execFileSync, spawnSync } from "node:child_process";
 import { parseArgs } from "node:util";
@@ -29,7 +29,12 @@ interface Measurement {
 }
 
 const { values } = parseArgs({
-  options: { runs: { type: "string" }, only: { type: "string" }, "slow-nmap": { type: "boolean" } },
+  options: {
+    runs: { type: "string" },
+    only: { type: "string" },
+    "slow-nmap": { type: "boolean" },
+    "skip-nmap": { type: "boolean" },
+  },
 });
 const lossRuns = Number(values.runs ?? 10);
 
@@ -166,7 +171,7 @@ console.log(
 for (const c of CASES) {
   if (values.only && !c.name.startsWith(values.only)) continue;
   const tools: [string, (c: Case) => Measurement][] = [["portwarden", runPortwarden]];
-  if (c.nmap) tools.push(["nmap", runNmap]);
+  if (c.nmap && !values["skip-nmap"]) tools.push(["nmap", runNmap]);
   for (const [, run] of tools) {
     const ms: Measurement[] = [];
     for (let i = 0; i < c.runs; i++) {
