@@ -1,0 +1,30 @@
+import { severityRank } from "../catalog/severity.ts";
+import type { AlertEvent } from "../findings/types.ts";
+import { consoleLine, summaryLine } from "./format.ts";
+import type { Notifier, PublishOutcome, RoundSummary } from "./types.ts";
+
+export interface ConsoleNotifierOptions {
+  /** Where lines go; the CLI chooses (stdout for humans, stderr when stdout carries --json). */
+  write: (text: string) => void;
+}
+
+/** The local default notifier: one readable line per alert, most severe first, then a summary line. */
+export class ConsoleNotifier implements Notifier {
+  private readonly write: (text: string) => void;
+
+  constructor(options: ConsoleNotifierOptions) {
+    this.write = options.write;
+  }
+
+  async publish(events: readonly AlertEvent[]): Promise<PublishOutcome> {
+    const ordered = [...events].sort(
+      (a, b) => severityRank(a.finding.severity) - severityRank(b.finding.severity),
+    );
+    for (const event of ordered) this.write(`${consoleLine(event)}\n`);
+    return { accepted: ordered.map((e) => e.id), failed: [] };
+  }
+
+  async summary(summary: RoundSummary): Promise<void> {
+    this.write(`${summaryLine(summary)}\n`);
+  }
+}

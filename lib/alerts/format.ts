@@ -1,0 +1,233 @@
+import { catalogEntryFor } from "../catalog/kubernetes-ports.ts";
+import type { AlertEvent, AlertEventType, Finding, FindingKind, NodeContext } from "../findings/types.ts";
+import type { RoundSummary } from "./types.ts";
+
+/**
+ * The wording of every alert, shared by the console and SNS (email, default, JSON body) so a
+ * finding reads the same wherever it lands. Every text that came from outside (evidence, error
+ * messages, names) passes through `safeText`: one line, bounded, obvious secrets redacted.
+ */
+
+/** Version of the JSON body sent to sqs/lambda/https/email-json subscribers. Bump on breaking change. */
+export const ALERT_SCHEMA_VERSION = 1;
+
+/** The JSON body of one alert (`eventType` new/resolved/round-failed). */
+export interface AlertMessageV1 {
+  schemaVersion: typeof ALERT_SCHEMA_VERSION;
+  /** Stable across retries: a consumer that has seen this id has seen this alert. */
+  id: string;
+  eventType: AlertEventType;
+  at: string;
+  firstSeen?: string;
+  headline: string;
+  finding: Finding;
+  whyItMatters: string;
+  fix: string;
+  message?: string;
+}
+
+/** The JSON body of a round summary. */
+export interface RoundSummaryMessageV1 {
+  schemaVersion: typeof ALERT_SCHEMA_VERSION;
+  id: string;
+  eventType: "round-summary";
+  headline: string;
+  summary: RoundSummary;
+}
+
+const MAX_EVIDENCE_CHARS = 500;
+const MAX_NAME_CHARS = 120;
+
+const SECRET_PATTERNS: [RegExp, string][] = [
+  [/\b(?:AKIA|ASIA)[A-Z0-9]{16}\b/g, "[redacted]"],
+  [/\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*/g, "[redacted]"],
+  [/\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]{8,}/gi, "$1 [redacted]"],
+  [
+    /\b(password|passwd|secret|token|api[_-]?key|access[_-]?key|session[_-]?token|authorization)(\s*[=:]\s*)("[^"]*"|'[^']*'|[^\s,;&]+)/gi,
+    "$1$2[redacted]",
+  ],
+  [/(\/\/)[^/\s:@]+:[^/\s@]+@/g, "$1[redacted]@"],
+];
+
+/** Masks things that look like credentials; evidence is meant to be safe, this is the backstop. */
+export function redactSecrets(text: string): string {
+  return SECRET_PATTERNS.reduce((out, [pattern, replacement]) => out.replace(pattern, replacement), text);
+}
+
+/** One printable line of at most `maxChars`, secrets redacted: safe for a terminal, a subject, a pager. */
+export function safeText(text: string, maxChars: number): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: stripping control characters is the point
+  const oneLine = redactSecrets(text.replace(/[\u0000-\u001f\u007f-\u009f]+/g, " ")).trim();
+  return oneLine.length <= maxChars ? oneLine : `${oneLine.slice(0, maxChars - 1)}…`;
+}
+
+/** `127.0.2.1:10250`, `[::1]:10250`, or `127.0.2.1:30000-32767` for a latent range. */
+export function endpointText(finding: Pick<Finding, "ip" | "port" | "portSpec">): string {
+  const host = finding.ip.includes(":") ? `[${finding.ip}]` : finding.ip;
+  return `${host}:${finding.portSpec ?? finding.port}`;
+}
+
+/** `account 111122223333, region eu-west-1, cluster prod, node i-0abc`; empty when nothing is known. */
+export function whereText(context: NodeContext): string {
+  const parts: [string, string | undefined][] = [
+    ["account", context.account],
+    ["region", context.region],
+    ["cluster", context.cluster],
+    ["node", context.instanceId],
+  ];
+  return parts
+    .filter(([, value]) => value)
+    .map(([label, value]) => `${label} ${safeText(value ?? "", MAX_NAME_CHARS)}`)
+    .join(", ");
+}
+
+const KIND_TITLE: Record<FindingKind, string> = {
+  exposed: "exposure",
+  unexplained: "unexplained open port",
+  latent: "latent exposure",
+};
+
+const KIND_MEANING: Record<FindingKind, string> = {
+  exposed: "A security group allows this port from the internet and it answered a connection from outside.",
+  unexplained:
+    "It answered from outside although no security-group rule portwarden knows of allows it: the IP may now belong to someone else, or another path (another security group, a load balancer, a NACL change) exposes it. Worth a look.",
+  latent:
+    "Nothing listens yet, but a security group opens it to the whole internet: the next service bound here (a forgotten debug NodePort, say) is public the moment it starts.",
+};
+
+/** `CRITICAL new exposure: kubelet on 127.0.2.1:10250` — the one-line gist, used everywhere. */
+export function alertHeadline(event: AlertEvent): string {
+  const f = event.finding;
+  const service = safeText(f.service || "unknown service", MAX_NAME_CHARS);
+  const where = endpointText(f);
+  switch (event.eventType) {
+    case "new":
+      return `${f.severity.toUpperCase()} new ${KIND_TITLE[f.kind]}: ${service} on ${where}`;
+    case "resolved":
+      return `RESOLVED ${KIND_TITLE[f.kind]}: ${service} on ${where} (was ${f.severity})`;
+    case "round-failed":
+      return `ROUND FAILED for ${where}: ${safeText(event.message ?? "no detail", 200)}`;
+  }
+}
+
+/** Why the reader should care: what the service gives an attacker, and what the kind means. */
+export function whyItMatters(event: AlertEvent): string {
+  const f = event.finding;
+  if (event.eventType === "round-failed") {
+    return "This target was not scanned completely, so exposures on it may go unnoticed until a round succeeds.";
+  }
+  if (event.eventType === "resolved") {
+    return "portwarden no longer sees it open in consecutive complete scans; no action needed if this was intended.";
+  }
+  const exposes = catalogEntryFor(f.port)?.exposes;
+  return exposes ? `${exposes} ${KIND_MEANING[f.kind]}` : KIND_MEANING[f.kind];
+}
+
+export function fixText(finding: Finding): string {
+  const fix = finding.fix ?? catalogEntryFor(finding.port)?.fix;
+  return safeText(
+    fix ?? "Close the port or restrict its security-group rule to the addresses that need it.",
+    600,
+  );
+}
+
+/** A console line: severity, event, kind, endpoint, service, evidence, where. */
+export function consoleLine(event: AlertEvent): string {
+  const f = event.finding;
+  const label = event.eventType === "new" ? "NEW" : event.eventType === "resolved" ? "RESOLVED" : "FAILED";
+  const detail =
+    event.eventType === "round-failed"
+      ? safeText(event.message ?? "round failed", MAX_EVIDENCE_CHARS)
+      : safeText(f.evidence, MAX_EVIDENCE_CHARS);
+  const where = whereText(f);
+  return [
+    f.severity.toUpperCase().padEnd(8),
+    label.padEnd(8),
+    f.kind.padEnd(11),
+    endpointText(f).padEnd(21),
+    safeText(f.service, MAX_NAME_CHARS).padEnd(18),
+    detail,
+    where ? `  [${where}]` : "",
+  ]
+    .join(" ")
+    .trimEnd();
+}
+
+/** The readable email: what, where, why it matters, evidence, how to fix, first seen. */
+export function emailText(event: AlertEvent): string {
+  const f = event.finding;
+  const where = whereText(f);
+  const lines = [
+    alertHeadline(event),
+    "",
+    `What:           ${safeText(f.service, MAX_NAME_CHARS)} on port ${f.portSpec ?? f.port}/tcp, severity ${f.severity}, ${KIND_TITLE[f.kind]}`,
+    `Where:          ${where ? `${where}, ` : ""}IP ${f.ip}`,
+    `Why it matters: ${whyItMatters(event)}`,
+    event.eventType === "round-failed"
+      ? `What failed:    ${safeText(event.message ?? "no detail", MAX_EVIDENCE_CHARS)}`
+      : `Evidence:       ${safeText(f.evidence, MAX_EVIDENCE_CHARS)}`,
+  ];
+  if (event.eventType === "new") lines.push(`How to fix:     ${fixText(f)}`);
+  if (event.firstSeen) lines.push(`First seen:     ${event.firstSeen}`);
+  lines.push(`Reported at:    ${event.at}`, `Alert id:       ${event.id}`, "");
+  lines.push(
+    "portwarden scans your cluster nodes from the internet's side and alerts once per new exposure;",
+    "an exposure that stays open is not alerted again.",
+  );
+  return lines.join("\n");
+}
+
+/** SNS Subject: printable ASCII (SNS refuses anything else), no newlines, under 100 characters. */
+export function subjectLine(text: string): string {
+  const ascii = `portwarden: ${text}`
+    .normalize("NFKD")
+    .replace(/[^\x20-\x7e]+/g, "")
+    .replace(/\s+/g, " ")
+    .trim();
+  return ascii.length < 100 ? ascii : `${ascii.slice(0, 96)}...`;
+}
+
+export function alertMessageBody(event: AlertEvent): AlertMessageV1 {
+  const f = event.finding;
+  const finding: Finding = {
+    ...f,
+    service: safeText(f.service, MAX_NAME_CHARS),
+    evidence: safeText(f.evidence, MAX_EVIDENCE_CHARS),
+    fix: fixText(f),
+  };
+  return {
+    schemaVersion: ALERT_SCHEMA_VERSION,
+    id: event.id,
+    eventType: event.eventType,
+    at: event.at,
+    ...(event.firstSeen ? { firstSeen: event.firstSeen } : {}),
+    headline: alertHeadline(event),
+    finding,
+    whyItMatters: whyItMatters(event),
+    fix: finding.fix ?? "",
+    ...(event.message ? { message: safeText(event.message, MAX_EVIDENCE_CHARS) } : {}),
+  };
+}
+
+/** `round r-1: 3 targets, complete, 1 new, 0 resolved, 7 open` (+ incomplete scans when any). */
+export function summaryLine(summary: RoundSummary): string {
+  const parts = [
+    `${summary.targets} target${summary.targets === 1 ? "" : "s"}`,
+    summary.complete ? "complete" : "INCOMPLETE",
+    `${summary.newExposures} new`,
+    `${summary.resolved} resolved`,
+    `${summary.openExposures} open`,
+  ];
+  if (summary.incompleteScans > 0) parts.push(`${summary.incompleteScans} incomplete scans`);
+  return `round ${safeText(summary.roundId, MAX_NAME_CHARS)}: ${parts.join(", ")}`;
+}
+
+export function summaryMessageBody(summary: RoundSummary): RoundSummaryMessageV1 {
+  return {
+    schemaVersion: ALERT_SCHEMA_VERSION,
+    id: `round#${summary.roundId}`,
+    eventType: "round-summary",
+    headline: summaryLine(summary),
+    summary,
+  };
+}
