@@ -43,10 +43,11 @@ function pathFor(port: number, input: ClassifyInput): Path {
   return "no-rule";
 }
 
-/** Severity of a port the catalogue does not know: it follows the rule that exposes it. */
-function unknownPortSeverity(path: Path): Severity {
-  return path === "public-cidr" ? "low" : "medium";
-}
+/**
+ * Severity of a port the catalogue does not know: medium, lowered below when the rule exposing it
+ * admits only specific public CIDRs.
+ */
+const UNKNOWN_PORT_SEVERITY: Severity = "medium";
 
 function kindFor(path: Path): FindingKind {
   // No SG data (--targets): the scan itself proved the port reachable from here, so it is exposed.
@@ -76,7 +77,7 @@ function openPortFinding(port: number, input: ClassifyInput, probe: ProbeResult 
   const entry = catalogEntryFor(port);
   const path = pathFor(port, input);
   const proven = usefulProbe(probe);
-  let severity = proven?.severity ?? entry?.severity ?? unknownPortSeverity(path);
+  let severity = proven?.severity ?? entry?.severity ?? UNKNOWN_PORT_SEVERITY;
   // Reachable only from chosen networks: the audience is smaller, so is the urgency.
   if (path === "public-cidr") severity = lowerSeverity(severity);
   const proof = proven?.evidence ?? "TCP connect succeeded";
