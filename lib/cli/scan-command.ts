@@ -13,6 +13,7 @@ TCP connect scan of each HOST (IPv4, IPv6 or a name: every address it resolves t
   --json               one JSON document on stdout: {"scans":[{target,ip,open,closed,filtered,complete,durationMs}]}
   --socket-budget N    sockets in flight across all hosts (default ${DEFAULT_TUNING.socketBudget}, max ${MAX_SOCKET_BUDGET})
   --max-seconds S      stop after S seconds; unfinished ports make the result incomplete
+  --connector KIND     diagnostic: auto (default), tcp_wrap or net (the portable net.Socket path)
 Exit status: 0 when every scan is complete, 1 when any is incomplete, 2 on bad input.
 `;
 
@@ -52,6 +53,10 @@ export async function scanCommand(argv: string[], io: CliIo): Promise<number> {
     );
   }
   const maxSeconds = parsePositiveNumber("--max-seconds", values["max-seconds"], false);
+  const connector = values.connector ?? "auto";
+  if (connector !== "auto" && connector !== "tcp_wrap" && connector !== "net") {
+    throw new InputError("--connector", `'${connector}' is not one of auto, tcp_wrap, net`);
+  }
 
   const progress = io.interactive && !values.json ? progressLine(io) : undefined;
   const scans = await scanHosts(positionals, {
@@ -59,6 +64,7 @@ export async function scanCommand(argv: string[], io: CliIo): Promise<number> {
     ...(socketBudget !== undefined ? { socketBudget } : {}),
     ...(maxSeconds !== undefined ? { deadline: Date.now() + maxSeconds * 1000 } : {}),
     ...(progress ? { onProgress: progress.update } : {}),
+    tuning: { connector },
   });
   progress?.done();
 
@@ -76,6 +82,7 @@ function parseScanArgs(argv: string[]) {
       json: { type: "boolean" },
       "socket-budget": { type: "string" },
       "max-seconds": { type: "string" },
+      connector: { type: "string" },
       help: { type: "boolean", short: "h" },
     },
   });

@@ -126,12 +126,13 @@ function measure(c: Case, command: string[]): { stdout: string; wallS: number; c
   };
 }
 
-function runPortwarden(c: Case): Measurement {
-  const m = measure(c, ["node", BUNDLE, "scan", HOST, "--ports", "all", "--json"]);
+function runPortwarden(c: Case, connector = "auto"): Measurement {
+  const m = measure(c, ["node", BUNDLE, "scan", HOST, "--ports", "all", "--json", "--connector", connector]);
   const doc = JSON.parse(m.stdout) as { scans: { open: number[]; complete: boolean }[] };
   const open = doc.scans[0]?.open ?? [];
   return {
-    tool: "portwarden",
+    tool:
+      connector === "auto" ? "portwarden" : `portwarden (${connector === "net" ? "net.Socket" : connector})`,
     wallS: m.wallS,
     cpuS: m.cpuS,
     rssMb: m.rssMb,
@@ -171,6 +172,7 @@ console.log(
 for (const c of CASES) {
   if (values.only && !c.name.startsWith(values.only)) continue;
   const tools: [string, (c: Case) => Measurement][] = [["portwarden", runPortwarden]];
+  if (c.name === "1-rst") tools.push(["portwarden (net.Socket)", (x) => runPortwarden(x, "net")]);
   if (c.nmap && !values["skip-nmap"]) tools.push(["nmap", runNmap]);
   for (const [, run] of tools) {
     const ms: Measurement[] = [];
