@@ -70,7 +70,7 @@ export function clusterFindings(inventory: Inventory): Finding[] {
       service: "eks-api-endpoint",
       severity: endpoint.privateAccess ? "medium" : "high",
       kind: "exposed",
-      evidence: `EKS API endpoint ${host} accepts connections from ${worldCidr}${endpoint.privateAccess ? "" : " and is the only way in (private access off)"}`,
+      evidence: `EKS API endpoint ${host} accepts connections from ${worldCidr}${endpoint.privateAccess ? "" : "; private access is off"}`,
       fix: "Turn on private endpoint access and restrict publicAccessCidrs to your management networks (or turn public access off).",
     });
   }

@@ -1,0 +1,118 @@
+import { describe, expect, it } from "vitest";
+import { parseInventory } from "../../lib/config/inventory-file.ts";
+import type { ClusterInventory, Inventory } from "../../lib/discovery/types.ts";
+import { clusterFindings, targetsFromHosts, targetsFromInventory } from "../../lib/round/targets.ts";
+
+function cluster(over: Partial<ClusterInventory> = {}): ClusterInventory {
+  return {
+    account: "111122223333",
+    region: "eu-west-1",
+    name: "prod",
+    kind: "eks",
+    nodes: [
+      { instanceId: "i-1", publicIps: ["203.0.113.1", "2001:db8::1"], internetAllowed: "22,30000-32767" },
+      { instanceId: "i-2", publicIps: [], internetAllowed: "" },
+    ],
+    ...over,
+  };
+}
+
+const inventory = (clusters: ClusterInventory[]): Inventory => ({ clusters, errors: [] });
+
+describe("targetsFromInventory", () => {
+  it("makes one target per public IP with the node's context and SG data", () => {
+    expect(targetsFromInventory(inventory([cluster()]))).toEqual([
+      {
+        ip: "203.0.113.1",
+        account: "111122223333",
+        region: "eu-west-1",
+        cluster: "prod",
+        instanceId: "i-1",
+        internetAllowed: "22,30000-32767",
+      },
+      {
+        ip: "2001:db8::1",
+        account: "111122223333",
+        region: "eu-west-1",
+        cluster: "prod",
+        instanceId: "i-1",
+        internetAllowed: "22,30000-32767",
+      },
+    ]);
+  });
+
+  it("scans an IP listed twice only once", () => {
+    expect(targetsFromInventory(inventory([cluster(), cluster({ name: "copy" })]))).toHaveLength(2);
+  });
+});
+
+describe("targetsFromHosts", () => {
+  it("makes bare targets without SG data and drops duplicates", () => {
+    expect(targetsFromHosts(["127.0.0.1", "127.0.0.1", "::1"])).toEqual([{ ip: "127.0.0.1" }, { ip: "::1" }]);
+  });
+});
+
+describe("clusterFindings", () => {
+  it("reports an EKS endpoint open to 0.0.0.0/0", () => {
+    const c = cluster({
+      endpoint: {
+        url: "https://ABC.gr7.eu-west-1.eks.amazonaws.com",
+        publicAccess: true,
+        privateAccess: false,
+        publicAccessCidrs: ["0.0.0.0/0"],
+      },
+    });
+    const [finding] = clusterFindings(inventory([c]));
+    expect(finding).toMatchObject({
+      port: 443,
+      service: "eks-api-endpoint",
+      kind: "exposed",
+      cluster: "prod",
+      severity: "high",
+    });
+    expect(finding?.ip).toMatch(/^eks:[0-9a-f]{16}$/);
+    expect(finding?.evidence).toContain(
+      "abc.gr7.eu-west-1.eks.amazonaws.com accepts connections from 0.0.0.0/0",
+    );
+  });
+
+  it("does not report an endpoint restricted to specific CIDRs", () => {
+    const c = cluster({ endpoint: { publicAccess: true, publicAccessCidrs: ["198.51.100.0/24"] } });
+    expect(clusterFindings(inventory([c]))).toEqual([]);
+  });
+
+  it("does not report a private-only endpoint", () => {
+    const c = cluster({
+      endpoint: { publicAccess: false, privateAccess: true, publicAccessCidrs: ["0.0.0.0/0"] },
+    });
+    expect(clusterFindings(inventory([c]))).toEqual([]);
+  });
+});
+
+describe("parseInventory", () => {
+  it("accepts the inventory document", () => {
+    expect(parseInventory(inventory([cluster()])).clusters[0]?.nodes).toHaveLength(2);
+  });
+
+  it("names the field path and value of a bad public IP", () => {
+    const bad = cluster();
+    bad.nodes.push({ instanceId: "i-3", publicIps: ["x"], internetAllowed: "" });
+    expect(() => parseInventory(inventory([bad]))).toThrow(
+      "inventory.clusters[0].nodes[2].publicIps[0]: 'x' is not an IP address",
+    );
+  });
+
+  it("names a bad SG port spec", () => {
+    const bad = cluster();
+    bad.nodes[0] = { instanceId: "i-1", publicIps: [], internetAllowed: "22-" };
+    expect(() => parseInventory(inventory([bad]))).toThrow(
+      "inventory.clusters[0].nodes[0].internetAllowed: '22-' is not a port SPEC",
+    );
+  });
+
+  it("names a missing field", () => {
+    expect(() =>
+      parseInventory({ clusters: [{ account: "1", region: "r", kind: "eks", nodes: [] }] }),
+    ).toThrow("inventory.clusters[0].name: is required");
+  });
+});
