@@ -1,0 +1,48 @@
+/** Longest piece of text taken from a remote service into evidence (titles, banners, headers). */
+const MAX_REMOTE_TEXT = 80;
+
+/**
+ * Makes untrusted remote text safe for a one-line alert: printable ASCII only, whitespace
+ * collapsed, length capped. Used for banners, titles, Server headers and certificate names.
+ */
+export function remoteText(value: unknown, max = MAX_REMOTE_TEXT): string {
+  if (typeof value !== "string") return "";
+  const clean = value
+    .replace(/[^\x20-\x7e]+/g, " ")
+    .replace(/\s+/g, " ")
+    .trim();
+  return clean.length > max ? `${clean.slice(0, max - 1)}…` : clean;
+}
+
+/** A version string as a service reports it (`v1.29.3-eks-1`, `3.4.23`); anything else is dropped. */
+export function versionText(value: unknown): string | undefined {
+  if (typeof value !== "string") return undefined;
+  const trimmed = value.trim();
+  return /^[\w.+~-]{1,40}$/.test(trimmed) ? trimmed : undefined;
+}
+
+/** Parses JSON that may have been cut at the byte cap; undefined when it does not parse. */
+export function parseJsonObject(text: string): Record<string, unknown> | undefined {
+  try {
+    const value: unknown = JSON.parse(text);
+    return value !== null && typeof value === "object" && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The `<title>` of an HTML page, made safe. */
+export function htmlTitle(body: string): string | undefined {
+  const match = /<title[^>]*>([\s\S]*?)<\/title>/i.exec(body);
+  const title = remoteText(match?.[1]);
+  return title === "" ? undefined : title;
+}
+
+/** `items` count of a Kubernetes list that was read completely, or a note that it was cut. */
+export function listSize(body: string, truncated: boolean, noun: string): string {
+  const items = truncated ? undefined : parseJsonObject(body)?.items;
+  if (Array.isArray(items)) return `${items.length} ${noun}${items.length === 1 ? "" : "s"}`;
+  return `a ${noun} list larger than ${Math.floor(body.length / 1024)} KB, not read further`;
+}
