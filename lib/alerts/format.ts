@@ -39,11 +39,12 @@ const MAX_EVIDENCE_CHARS = 500;
 const MAX_NAME_CHARS = 120;
 
 const SECRET_PATTERNS: [RegExp, string][] = [
+  [/\b(authorization)(\s*[=:]\s*)(?:[A-Za-z]+\s+)?[^\s,;&]+/gi, "$1$2[redacted]"],
   [/\b(?:AKIA|ASIA)[A-Z0-9]{16}\b/g, "[redacted]"],
   [/\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*/g, "[redacted]"],
   [/\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]{8,}/gi, "$1 [redacted]"],
   [
-    /\b(password|passwd|secret|token|api[_-]?key|access[_-]?key|session[_-]?token|authorization)(\s*[=:]\s*)("[^"]*"|'[^']*'|[^\s,;&]+)/gi,
+    /\b(password|passwd|secret|token|api[_-]?key|access[_-]?key|session[_-]?token)(\s*[=:]\s*)("[^"]*"|'[^']*'|[^\s,;&]+)/gi,
     "$1$2[redacted]",
   ],
   [/(\/\/)[^/\s:@]+:[^/\s@]+@/g, "$1[redacted]@"],
@@ -147,7 +148,7 @@ export function consoleLine(event: AlertEvent): string {
     endpointText(f).padEnd(21),
     safeText(f.service, MAX_NAME_CHARS).padEnd(18),
     detail,
-    where ? `  [${where}]` : "",
+    where ? ` [${where}]` : "",
   ]
     .join(" ")
     .trimEnd();
