@@ -73,6 +73,11 @@ function usefulProbe(probe: ProbeResult | undefined): ProbeResult | undefined {
   return probe.verdict === "error" || probe.verdict === "no-answer" ? undefined : probe;
 }
 
+/** A probe's service name when it identified one ("unknown"/empty tell nothing). */
+function knownService(name: string | undefined): string | undefined {
+  return name && name !== "unknown" ? name : undefined;
+}
+
 function openPortFinding(port: number, input: ClassifyInput, probe: ProbeResult | undefined): Finding {
   const entry = catalogEntryFor(port);
   const path = pathFor(port, input);
@@ -86,7 +91,7 @@ function openPortFinding(port: number, input: ClassifyInput, probe: ProbeResult 
     ...context(input),
     ip: input.ip,
     port,
-    service: proven?.service || entry?.service || "unknown",
+    service: knownService(proven?.service) ?? entry?.service ?? "unknown",
     severity,
     kind: kindFor(path),
     evidence: note ? `${proof}; ${note}` : proof,

@@ -212,3 +212,16 @@ describe("classifyExposures: latent findings", () => {
     ]);
   });
 });
+
+describe("classifyExposures: probe service names", () => {
+  it("keeps the catalogue's service when the probe could not name it", () => {
+    const probe: ProbeResult = {
+      port: 31337,
+      service: "unknown",
+      verdict: "reachable",
+      evidence: "TCP connect succeeded",
+    };
+    const [finding] = classifyExposures({ ip: IP, open: [31337], scanned, probes: [probe] });
+    expect(finding?.service).toBe("nodeport");
+  });
+});
