@@ -75,10 +75,16 @@ export async function startRawService(options: {
   greeting?: string;
   /** Sends one byte every this many ms, forever (a trickling, hostile service). */
   trickleEveryMs?: number;
+  /** Stays silent until the client sends something, then greets (and trickles): an HTTP server. */
+  speakWhenSpokenTo?: boolean;
 }): Promise<Listening> {
   const timers = new Set<NodeJS.Timeout>();
   const onSocket = (socket: Socket): void => {
     socket.on("error", () => {});
+    if (options.speakWhenSpokenTo) socket.once("data", () => speak(socket));
+    else speak(socket);
+  };
+  const speak = (socket: Socket): void => {
     if (options.greeting) socket.write(options.greeting);
     if (options.trickleEveryMs) {
       const timer = setInterval(() => {
