@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import {
   ConditionalCheckFailedException,
   type DynamoDBClient,
@@ -186,7 +187,11 @@ export class DynamoStateStore implements StateStore {
   private async putTransaction(records: readonly ExposureRecord[]): Promise<void> {
     try {
       await this.documents.send(
-        new TransactWriteCommand({ TransactItems: records.map((r) => ({ Put: this.putRequest(r) })) }),
+        new TransactWriteCommand({
+          TransactItems: records.map((r) => ({ Put: this.putRequest(r) })),
+          // The SDK's own retry of a transaction that did commit then succeeds instead of looking stale.
+          ClientRequestToken: randomUUID(),
+        }),
       );
     } catch (error) {
       if (!(error instanceof TransactionCanceledException)) throw error;
