@@ -90,7 +90,9 @@ describe.runIf(requirePrivateNetns())(
 
       // Act
       const first = await round();
+      const stateAfterFirst = await stat(store.path);
       const second = await round();
+      const stateAfterSecond = await stat(store.path);
       const nodePort = await httpListener(host, DEBUG_NODEPORT, "debug dashboard");
       const third = await round();
       await nodePort.close();
@@ -103,7 +105,7 @@ describe.runIf(requirePrivateNetns())(
       expect(first.round).toMatchObject({ targets: 1, complete: true });
       expect(portsOf(second, "newExposures")).toEqual([]);
       expect(second.openExposures).toBe(3);
-    expect(stateAfterSecond.mtimeMs).toBe(stateAfterFirst.mtimeMs);
+      expect(stateAfterSecond.mtimeMs).toBe(stateAfterFirst.mtimeMs);
       expect(third.newExposures).toEqual([
         expect.objectContaining({ ip: host, port: DEBUG_NODEPORT, service: "nodeport", kind: "exposed" }),
       ]);
