@@ -45,7 +45,7 @@ function signed(dir: string, name: string, subject: string, extensions: string):
   );
 }
 
-/** A CA, a server certificate for `ip` with name `commonName`, and a client certificate. */
+/** A CA, a server certificate for `ip` (also valid as a client: etcd peers and its own gateway dial with it), and a client certificate. */
 export function makeTlsMaterial(ip: string, commonName: string, dnsNames: string[] = []): TlsMaterial {
   const dir = mkdtempSync(join(tmpdir(), "portwarden-tls-"));
   openssl(
@@ -63,7 +63,12 @@ export function makeTlsMaterial(ip: string, commonName: string, dnsNames: string
     "/CN=portwarden-test-ca",
   );
   const sans = [`IP:${ip}`, ...dnsNames.map((name) => `DNS:${name}`)].join(",");
-  signed(dir, "server", `/CN=${commonName}`, `subjectAltName=${sans}\nextendedKeyUsage=serverAuth`);
+  signed(
+    dir,
+    "server",
+    `/CN=${commonName}`,
+    `subjectAltName=${sans}\nextendedKeyUsage=serverAuth,clientAuth`,
+  );
   signed(dir, "client", "/CN=portwarden-test-client", "extendedKeyUsage=clientAuth");
   return {
     dir,
