@@ -49,6 +49,7 @@ export class FileStateStore implements StateStore {
   private readonly lockPath: string;
   private readonly lockTimeoutMs: number;
   private readonly maxBytes: number;
+  private cache?: { identity: string; records: Map<string, ExposureRecord> };
   /** Serialises this process's writers so they queue instead of contending for the lock file. */
   private writeQueue: Promise<unknown> = Promise.resolve();
 
@@ -60,7 +61,7 @@ export class FileStateStore implements StateStore {
   }
 
   async loadIp(ip: string): Promise<ExposureRecord[]> {
-    return [...(await this.read()).values()].filter((r) => r.ip === ip);
+    return [...(await this.read()).values()].filter((r) => r.ip === ip).map((r) => structuredClone(r));
   }
 
   async saveRecords(records: readonly ExposureRecord[]): Promise<void> {
@@ -75,7 +76,7 @@ export class FileStateStore implements StateStore {
   }
 
   async listPendingAlerts(): Promise<ExposureRecord[]> {
-    return [...(await this.read()).values()].filter((r) => r.pendingAlert);
+    return [...(await this.read()).values()].filter((r) => r.pendingAlert).map((r) => structuredClone(r));
   }
 
   async markAlerted(records: readonly ExposureRecord[], at: string): Promise<void> {
@@ -100,7 +101,8 @@ export class FileStateStore implements StateStore {
   private mutate(change: (stored: Map<string, ExposureRecord>) => boolean): Promise<void> {
     const run = this.writeQueue.then(() =>
       this.withLock(async () => {
-        const stored = await this.read();
+        // A copy: a change that fails half-way must not leave the cache ahead of the file.
+        const stored = new Map(await this.read());
         if (change(stored)) await this.writeAtomically(stored);
       }),
     );
@@ -108,18 +110,37 @@ export class FileStateStore implements StateStore {
     return run;
   }
 
-  private async read(): Promise<Map<string, ExposureRecord>> {
-    let text: string;
+  /**
+   * The parsed file, reused while the file is unchanged (same inode, size, mtime): a round loads
+   * every target's records, and every write replaces the inode. Callers must not mutate it.
+   */
+  private async read(): Promise<ReadonlyMap<string, ExposureRecord>> {
+    let handle: fs.FileHandle;
     try {
-      const { size } = await fs.stat(this.path);
-      if (size > this.maxBytes) {
-        throw new InputError("state file", `${this.path} is ${size} bytes, above the ${this.maxBytes} limit`);
-      }
-      text = await fs.readFile(this.path, "utf8");
+      handle = await fs.open(this.path, "r");
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === "ENOENT") return new Map();
       throw error;
     }
+    try {
+      const stats = await handle.stat();
+      if (stats.size > this.maxBytes) {
+        throw new InputError(
+          "state file",
+          `${this.path} is ${stats.size} bytes, above the ${this.maxBytes} limit`,
+        );
+      }
+      const identity = `${stats.ino}:${stats.size}:${stats.mtimeMs}`;
+      if (this.cache?.identity !== identity) {
+        this.cache = { identity, records: this.parse(await handle.readFile("utf8")) };
+      }
+      return this.cache.records;
+    } finally {
+      await handle.close();
+    }
+  }
+
+  private parse(text: string): Map<string, ExposureRecord> {
     const refuse = (why: string, cause?: unknown) =>
       new InputError(
         "state file",

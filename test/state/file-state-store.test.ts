@@ -53,6 +53,33 @@ describe("FileStateStore", () => {
     expect(records).toEqual([{ ...exposureRecord(), version: 1 }]);
   });
 
+  it("sees a change another process made since its last read", async () => {
+    // Prepare
+    const reader = new FileStateStore({ path });
+    await new FileStateStore({ path }).saveRecords([exposureRecord()]);
+    await reader.loadIp("127.0.2.1");
+    const [loaded] = await new FileStateStore({ path }).loadIp("127.0.2.1");
+    await new FileStateStore({ path }).saveRecords([
+      { ...(loaded ?? exposureRecord()), missedCompleteScans: 1 },
+    ]);
+    // Act
+    const records = await reader.loadIp("127.0.2.1");
+    // Assess
+    expect(records).toMatchObject([{ missedCompleteScans: 1, version: 2 }]);
+  });
+
+  it("does not let a caller's change to a loaded record alter what is stored", async () => {
+    // Prepare
+    const store = new FileStateStore({ path });
+    await store.saveRecords([exposureRecord()]);
+    const [loaded] = await store.loadIp("127.0.2.1");
+    if (loaded) loaded.pendingAlert = "new";
+    // Act
+    const pending = await store.listPendingAlerts();
+    // Assess
+    expect(pending).toEqual([]);
+  });
+
   it("writes a versioned document that only its owner can read", async () => {
     // Prepare
     // Act
