@@ -146,9 +146,10 @@ function progressLine(io: CliIo) {
 }
 
 /** Lines the console notifier does not print: what failed, what was hidden. */
-function renderExtras(report: RoundReport): string {
+function renderExtras(report: RoundReport, failuresShown: boolean): string {
   const lines: string[] = [];
-  for (const failure of report.failedTargets) lines.push(`target ${failure.ip} failed: ${failure.error}`);
+  if (!failuresShown)
+    for (const failure of report.failedTargets) lines.push(`target ${failure.ip} failed: ${failure.error}`);
   if (report.suppressed > 0) lines.push(`${report.suppressed} finding(s) hidden by suppressions`);
   if (report.alerts.failed > 0)
     lines.push(
@@ -237,7 +238,8 @@ export async function runCommand(argv: string[], io: CliIo): Promise<number> {
       },
     );
     if (values.json) io.stdout(`${JSON.stringify(report)}\n`);
-    else io.stdout(renderExtras(report));
+    // The console notifier already printed failed targets as FAILED lines; SNS did not print them.
+    else io.stdout(renderExtras(report, topicArn === undefined));
     return report.round.complete && report.alerts.failed === 0 ? 0 : 1;
   } finally {
     for (const made of clients) made.destroy();

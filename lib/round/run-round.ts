@@ -81,7 +81,7 @@ export async function runRound(
     openExposures: stage.openExposures,
     incompleteScans: stage.incompleteScans,
   };
-  const alerts = await notifyPending(deps, summary, now);
+  const alerts = await notifyPending(deps, summary, { now, failedTargets: stage.failedTargets });
   return {
     round: {
       id: roundId,

@@ -46,7 +46,7 @@ const OPEN_TO_WORLD = new Set(["0.0.0.0/0", "::/0"]);
  */
 export function clusterFindingId(account: string, region: string, cluster: string): string {
   const digest = createHash("sha256").update(`${account}/${region}/${cluster}`).digest("hex").slice(0, 16);
-  return `eks:${digest}`;
+  return `eks-${digest}`;
 }
 
 /**

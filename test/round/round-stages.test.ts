@@ -244,6 +244,35 @@ describe("notifyPending", () => {
 });
 
 describe("runRound", () => {
+  it("sends a round-failed alert for a target that failed, once, outside the outbox", async () => {
+    const store = new MemoryStateStore();
+    const failing = Object.assign(Object.create(store), {
+      loadIp: async () => Promise.reject(new Error("throttled")),
+    }) as MemoryStateStore;
+    const notifier = new RecordingNotifier();
+    const report = await runRound(
+      [{ ip: A }],
+      { ...deps(failing, { [A]: [22] }), notifier },
+      {
+        roundId: "r1",
+        ports: PORTS,
+        now: at(0),
+      },
+    );
+    expect(notifier.events).toEqual([
+      expect.objectContaining({
+        eventType: "round-failed",
+        message: "throttled",
+        finding: expect.objectContaining({ ip: A }),
+      }),
+    ]);
+    expect([report.round.complete, report.alerts, await store.listPendingAlerts()]).toEqual([
+      false,
+      { published: 0, failed: 0 },
+      [],
+    ]);
+  });
+
   it("returns the run --json document and resolves a closed port after two complete rounds", async () => {
     const store = new MemoryStateStore();
     const notifier = new RecordingNotifier();

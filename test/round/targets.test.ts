@@ -70,7 +70,7 @@ describe("clusterFindings", () => {
       cluster: "prod",
       severity: "high",
     });
-    expect(finding?.ip).toMatch(/^eks:[0-9a-f]{16}$/);
+    expect(finding?.ip).toMatch(/^eks-[0-9a-f]{16}$/);
     expect(finding?.evidence).toContain(
       "abc.gr7.eu-west-1.eks.amazonaws.com accepts connections from 0.0.0.0/0",
     );
