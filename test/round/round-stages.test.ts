@@ -143,6 +143,26 @@ describe("scanTargets", () => {
     expect(out.suppressed).toBe(1);
   });
 
+  it("closes an exposure quietly while suppressed and alerts again once the suppression expired", async () => {
+    const store = new MemoryStateStore();
+    const suppression = { reason: "maintenance", ports: parsePortSpec("10250"), expires: at(3 * 24 * 60)() };
+    const d = deps(store, { [A]: [10250] }, { suppressions: [suppression] });
+    const plain = deps(store, { [A]: [10250] });
+    await scanTargets([{ ip: A }], plain, { roundId: "r1", ports: PORTS, now: at(0) });
+    const whileSuppressed = await scanTargets([{ ip: A }], d, { roundId: "r2", ports: PORTS, now: at(60) });
+    const afterExpiry = await scanTargets([{ ip: A }], d, {
+      roundId: "r3",
+      ports: PORTS,
+      now: at(3 * 24 * 60 + 1),
+    });
+    expect([whileSuppressed.newExposures, whileSuppressed.resolved, whileSuppressed.openExposures]).toEqual([
+      [],
+      [],
+      0,
+    ]);
+    expect(afterExpiry.newExposures.map((f) => f.port)).toEqual([10250]);
+  });
+
   it("classifies against the target's security-group data: exposed, unexplained and latent", async () => {
     const store = new MemoryStateStore();
     const target: ScanTarget = {
