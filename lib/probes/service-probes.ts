@@ -72,7 +72,7 @@ export const probeKubelet: ServiceProbe = async (target, budget) => {
   );
   if (!answer.ok) {
     return spokeSomethingElse(answer)
-      ? fingerprint(target, budget)
+      ? fingerprintOther(target, budget)
       : unanswered(target, "kubelet", "GET /pods", answer);
   }
   if (answer.status === 200 && hasKind(answer.body, "PodList")) {
@@ -106,7 +106,7 @@ export const probeKubeletReadOnly: ServiceProbe = async (target, budget) => {
   );
   if (!answer.ok) {
     return spokeSomethingElse(answer)
-      ? fingerprint(target, budget)
+      ? fingerprintOther(target, budget)
       : unanswered(target, "kubelet-readonly", "GET /pods", answer);
   }
   if (answer.status === 200 && hasKind(answer.body, "PodList")) {
@@ -119,7 +119,7 @@ export const probeKubeletReadOnly: ServiceProbe = async (target, budget) => {
       "critical",
     );
   }
-  return fingerprint(target, budget);
+  return fingerprintOther(target, budget);
 };
 
 async function etcdKeyCount(target: ProbeTarget, tls: boolean, budget: ProbeBudget): Promise<string> {
@@ -176,7 +176,7 @@ export const probeEtcd: ServiceProbe = async (target, budget) => {
     }
     if (answer.failure === "timeout") return unanswered(target, "etcd", "GET /version", answer);
   }
-  return fingerprint(target, budget);
+  return fingerprintOther(target, budget);
 };
 
 /** Kubernetes API server (6443, 443, 8443): version (normal), then an anonymous namespace list. */
@@ -188,12 +188,12 @@ export const probeApiServer: ServiceProbe = async (target, budget) => {
   );
   if (!version.ok) {
     return spokeSomethingElse(version)
-      ? fingerprint(target, budget)
+      ? fingerprintOther(target, budget)
       : unanswered(target, serviceName(target.port, "kube-apiserver"), "GET /version", version);
   }
   const gitVersion = versionText(parseJsonObject(version.body)?.gitVersion);
   const refusedStatus = isAuthRefusal(version.status) && hasKind(version.body, "Status");
-  if (gitVersion === undefined && !refusedStatus) return fingerprint(target, budget);
+  if (gitVersion === undefined && !refusedStatus) return fingerprintOther(target, budget);
   const named = gitVersion ? `Kubernetes API server ${gitVersion} (GET /version)` : "Kubernetes API server";
   // limit=1 keeps the answer tiny; remainingItemCount still tells how many there are.
   const list = await httpRequest(
@@ -253,7 +253,7 @@ export const probeInsecureApi: ServiceProbe = async (target, budget) => {
   }
   if (!answer.ok && answer.failure === "timeout")
     return unanswered(target, serviceName(target.port, "http"), "GET /api", answer);
-  return fingerprint(target, budget);
+  return fingerprintOther(target, budget);
 };
 
 /** kube-controller-manager (10257) / kube-scheduler (10259): `/healthz` answers anyone by design. */
@@ -266,7 +266,7 @@ export const probeControlPlaneComponent: ServiceProbe = async (target, budget) =
   );
   if (!answer.ok) {
     return spokeSomethingElse(answer)
-      ? fingerprint(target, budget)
+      ? fingerprintOther(target, budget)
       : unanswered(target, service, "GET /healthz", answer);
   }
   const healthy = answer.status === 200 ? " (healthz is public by design; the port should not be)" : "";
@@ -299,7 +299,7 @@ export const probeDocker: ServiceProbe = async (target, budget) => {
       );
     }
     return spokeSomethingElse(answer)
-      ? fingerprint(target, budget)
+      ? fingerprintOther(target, budget)
       : unanswered(target, service, "GET /version", answer);
   }
   const parsed = parseJsonObject(answer.body);
@@ -323,7 +323,7 @@ export const probeDocker: ServiceProbe = async (target, budget) => {
       "high",
     );
   }
-  return fingerprint(target, budget);
+  return fingerprintOther(target, budget);
 };
 
 function describeCertificate(cert: CertificateSummary): string {
@@ -354,8 +354,17 @@ function describeHttp(answer: HttpAnswer, tls: boolean): string {
  * What is on an open port nobody told us about (NodePorts especially): the first banner line for
  * server-speaks-first protocols (SSH), else the TLS certificate, else HTTP status, Server and title.
  */
-export const fingerprint: ServiceProbe = async (target, budget) => {
-  const known = catalogEntryFor(target.port)?.service;
+export const fingerprint: ServiceProbe = (target, budget) =>
+  fingerprintAs(target, budget, catalogEntryFor(target.port)?.service);
+
+/** Fingerprint of a well-known port whose probe proved it runs something else: named by protocol. */
+const fingerprintOther: ServiceProbe = (target, budget) => fingerprintAs(target, budget, undefined);
+
+async function fingerprintAs(
+  target: ProbeTarget,
+  budget: ProbeBudget,
+  known: string | undefined,
+): Promise<ProbeResult> {
   const banner = await readBanner(target, Math.min(BANNER_WAIT_MS, budget.timeoutMs), limits(budget, 512));
   if (!banner.ok) return unanswered(target, known ?? "unknown", "connect", banner);
   if (banner.line !== undefined) {
@@ -390,4 +399,4 @@ export const fingerprint: ServiceProbe = async (target, budget) => {
     );
   }
   return result(target, known ?? protocol, "fingerprint", evidence);
-};
+}

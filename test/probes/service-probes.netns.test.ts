@@ -255,7 +255,7 @@ describe.runIf(requirePrivateNetns())("probeOpenPorts against services on loopba
 
       const result = await probeOne(8080);
 
-      expect(result).toMatchObject({ verdict: "fingerprint" });
+      expect(result).toMatchObject({ service: "http", verdict: "fingerprint" });
       expect(result?.severity).toBeUndefined();
       expect(result?.evidence).toContain('title "Grafana"');
     });
