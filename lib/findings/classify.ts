@@ -29,7 +29,7 @@ const UNKNOWN_PORT_FIX =
   "Stop the listener if it is not meant to be public, or close the port in the node's security group.";
 
 const UNEXPLAINED_WHY =
-  "open although no security-group rule we know of allows it: a stale IP now someone else's, another path (load balancer, another interface) or a rule we could not read — worth a look";
+  "no security-group rule we know of allows it (a stale IP now someone else's? another path, e.g. a load balancer?) — worth a look";
 
 /** One step less severe, never below `info`. */
 export function lowerSeverity(severity: Severity, steps = 1): Severity {
