@@ -157,16 +157,16 @@ describe("DynamoStateStore against moto", () => {
   });
 
   it("pages through a node whose records exceed one 1 MB query page", async () => {
-    // Prepare: 300 records × ~4 KB ≈ 1.2 MB, above DynamoDB's (and moto's) page size.
-    const evidence = "x".repeat(4000);
+    // Prepare: 100 records × ~12 KB ≈ 1.2 MB, above DynamoDB's (and moto's) page size.
+    const evidence = "x".repeat(12_000);
     await store.saveRecords(
-      Array.from({ length: 300 }, (_, i) => exposureRecord({ port: 30000 + i, evidence })),
+      Array.from({ length: 100 }, (_, i) => exposureRecord({ port: 30000 + i, evidence })),
     );
     const commands = recordCommands(client);
     // Act
     const records = await store.loadIp("127.0.2.1");
     // Assess
-    expect(records).toHaveLength(300);
+    expect(records).toHaveLength(100);
     expect(commands.filter((c) => c === "QueryCommand").length).toBeGreaterThan(1);
   });
 
@@ -215,16 +215,18 @@ describe("DynamoStateStore against moto", () => {
 
   it("pages through an outbox larger than one query page", async () => {
     // Prepare
-    const evidence = "x".repeat(4000);
+    const evidence = "x".repeat(12_000);
     await store.saveRecords(
-      Array.from({ length: 300 }, (_, i) =>
+      Array.from({ length: 100 }, (_, i) =>
         exposureRecord({ port: 30000 + i, evidence, pendingAlert: "new" }),
       ),
     );
+    const commands = recordCommands(client);
     // Act
     const pending = await store.listPendingAlerts();
     // Assess
-    expect(pending).toHaveLength(300);
+    expect(pending).toHaveLength(100);
+    expect(commands.filter((c) => c === "QueryCommand").length).toBeGreaterThan(2);
   });
 
   it("clears an alerted record from the outbox, stamping lastAlertedAt and bumping the version", async () => {
