@@ -2,6 +2,7 @@ import { isIP } from "node:net";
 import { z } from "zod";
 import type { Inventory } from "../discovery/types.ts";
 import { parsePortSpec } from "../ports/port-spec.ts";
+import type { ScanTarget } from "../round/targets.ts";
 import { isIpOrCidr, readJsonFile } from "./config-file.ts";
 import { parseInput } from "./zod-input.ts";
 
@@ -73,4 +74,22 @@ export function parseInventory(data: unknown): Inventory {
 
 export async function loadInventoryFile(path: string): Promise<Inventory> {
   return parseInventory(await readJsonFile(path, "--inventory", MAX_INVENTORY_BYTES));
+}
+
+const scanTargetSchema = z.strictObject({
+  ip,
+  account: z.string().min(1).max(64).optional(),
+  region: z.string().min(1).max(64).optional(),
+  cluster: z.string().min(1).max(200).optional(),
+  instanceId: z.string().min(1).max(64).optional(),
+  internetAllowed: spec.optional(),
+  publicCidrAllowed: spec.optional(),
+});
+
+/**
+ * Validates a list of ScanTargets from outside (a Step Functions item batch, a file); errors read
+ * `targets[3].ip: 'x' is not an IP address`.
+ */
+export function parseScanTargets(data: unknown, root = "targets"): ScanTarget[] {
+  return parseInput(z.array(scanTargetSchema).max(10_000), data, root) as ScanTarget[];
 }

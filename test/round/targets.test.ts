@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { parseInventory } from "../../lib/config/inventory-file.ts";
+import { parseInventory, parseScanTargets } from "../../lib/config/inventory-file.ts";
 import type { ClusterInventory, Inventory } from "../../lib/discovery/types.ts";
 import { clusterFindings, targetsFromHosts, targetsFromInventory } from "../../lib/round/targets.ts";
 
@@ -114,5 +114,24 @@ describe("parseInventory", () => {
     expect(() =>
       parseInventory({ clusters: [{ account: "1", region: "r", kind: "eks", nodes: [] }] }),
     ).toThrow("inventory.clusters[0].name: is required");
+  });
+});
+
+describe("parseScanTargets", () => {
+  it("accepts the targets targetsFromInventory makes", () => {
+    const targets = targetsFromInventory(inventory([cluster()]));
+    expect(parseScanTargets(JSON.parse(JSON.stringify(targets)))).toEqual(targets);
+  });
+
+  it("names the index and value of a bad IP", () => {
+    expect(() => parseScanTargets([{ ip: "127.0.0.1" }, { ip: "10.0.0.300" }])).toThrow(
+      "targets[1].ip: '10.0.0.300' is not an IP address",
+    );
+  });
+
+  it("rejects unknown fields in a target", () => {
+    expect(() => parseScanTargets([{ ip: "127.0.0.1", port: 22 }])).toThrow(
+      /^targets\[0\]: Unrecognized key/,
+    );
   });
 });
