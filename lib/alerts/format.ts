@@ -1,3 +1,4 @@
+import { isIP } from "node:net";
 import { catalogEntryFor } from "../catalog/kubernetes-ports.ts";
 import type { AlertEvent, AlertEventType, Finding, FindingKind, NodeContext } from "../findings/types.ts";
 import type { RoundSummary } from "./types.ts";
@@ -62,9 +63,18 @@ export function safeText(text: string, maxChars: number): string {
   return oneLine.length <= maxChars ? oneLine : `${oneLine.slice(0, maxChars - 1)}…`;
 }
 
-/** `127.0.2.1:10250`, `[::1]:10250`, or `127.0.2.1:30000-32767` for a latent range. */
-export function endpointText(finding: Pick<Finding, "ip" | "port" | "portSpec">): string {
-  const host = finding.ip.includes(":") ? `[${finding.ip}]` : finding.ip;
+/**
+ * `127.0.2.1:10250`, `[::1]:10250`, `127.0.2.1:30000-32767` for a latent range, or for a
+ * cluster-level finding (stored under an id, not an IP) `cluster prod:443`.
+ */
+export function endpointText(finding: Pick<Finding, "ip" | "port" | "portSpec" | "cluster">): string {
+  const version = isIP(finding.ip);
+  const host =
+    version === 6
+      ? `[${finding.ip}]`
+      : version === 4
+        ? finding.ip
+        : `cluster ${safeText(finding.cluster ?? finding.ip, MAX_NAME_CHARS)}`;
   return `${host}:${finding.portSpec ?? finding.port}`;
 }
 
@@ -162,7 +172,7 @@ export function emailText(event: AlertEvent): string {
     alertHeadline(event),
     "",
     `What:           ${safeText(f.service, MAX_NAME_CHARS)} on port ${f.portSpec ?? f.port}/tcp, severity ${f.severity}, ${KIND_TITLE[f.kind]}`,
-    `Where:          ${where ? `${where}, ` : ""}IP ${f.ip}`,
+    `Where:          ${[where, isIP(f.ip) ? `IP ${f.ip}` : ""].filter(Boolean).join(", ")}`,
     `Why it matters: ${whyItMatters(event)}`,
     event.eventType === "round-failed"
       ? `What failed:    ${safeText(event.message ?? "no detail", MAX_EVIDENCE_CHARS)}`

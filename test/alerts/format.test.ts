@@ -63,6 +63,16 @@ describe("alert wording", () => {
     expect(headline).toBe("CRITICAL new latent exposure: kubelet on [::1]:30000-32767");
   });
 
+  it("names the cluster, not a made-up address, for a cluster-level finding", () => {
+    // Prepare
+    const endpoint = alertEvent({}, { ip: "eks-0123456789abcdef", port: 443, service: "eks-api-endpoint" });
+    // Act
+    const headline = alertHeadline(endpoint);
+    // Assess
+    expect(headline).toBe("CRITICAL new exposure: eks-api-endpoint on cluster prod:443");
+    expect(emailText(endpoint)).not.toContain("IP eks-");
+  });
+
   it("keeps evidence on one line so it cannot forge further alert lines", () => {
     // Prepare
     const event = alertEvent({}, { evidence: "banner\nCRITICAL NEW exposed 10.0.0.1:22 fake" });
