@@ -32,7 +32,7 @@ State and alerts:
   --state PATH         JSON state file (default ${DEFAULT_STATE_PATH})
   --table NAME         DynamoDB table instead of the state file
   --sns-topic-arn ARN  publish alerts to this SNS topic instead of printing them
-  --region R           AWS region for --table and discovery (default $AWS_REGION; SNS: the ARN's region)
+  --region R           AWS region for --table and discovery (default $AWS_REGION; SNS uses the ARN's)
 Options:
   --ports SPEC         ports, ranges and profiles: kubernetes (default), all, e.g. kubernetes,8000-8100
   --config FILE        suppressions and diff policy (see README, "Suppressions")
@@ -208,7 +208,7 @@ export async function runCommand(argv: string[], io: CliIo): Promise<number> {
     const alertOut = values.json ? io.stderr : io.stdout;
     const notifier: Notifier =
       topicArn !== undefined && snsRegion
-        ? new SnsNotifier({ client: awsClients(values.region ?? snsRegion).sns, topicArn })
+        ? new SnsNotifier({ client: awsClients(snsRegion).sns, topicArn })
         : new ConsoleNotifier({ write: alertOut });
 
     const progress = io.interactive && !values.json ? progressLine(io) : undefined;

@@ -8,11 +8,12 @@ import type { TargetFailure } from "./scan-stage.ts";
 
 /**
  * A stable id per alert: the same pending alert gets the same id in every retry, so a consumer
- * (or a FIFO topic) can recognise a repeat.
+ * (or a FIFO topic) can recognise a repeat; a different alert about the same port gets another.
  */
 export function alertId(record: ExposureRecord): string {
-  const episode = record.pendingAlert === "resolved" ? record.lastSeen : record.firstSeen;
-  return `${record.key}|${record.pendingAlert ?? "none"}|${episode}`;
+  if (record.pendingAlert === "resolved") return `${record.key}|resolved|${record.lastSeen}`;
+  // Severity is part of a "new" alert's identity: an escalation is a different alert, not a repeat.
+  return `${record.key}|new|${record.firstSeen}|${record.severity}`;
 }
 
 /** The outbox record as a notifier event. */

@@ -332,3 +332,43 @@ describe("runRound", () => {
     expect(report.round.complete).toBe(false);
   });
 });
+
+describe("alert ids", () => {
+  it("gives an escalated exposure a new alert id, distinct from its first alert", async () => {
+    const store = new MemoryStateStore();
+    const notifier = new RecordingNotifier();
+    const probe =
+      (severity: "high" | "critical"): ProbeOpenPorts =>
+      async (_ip, ports) =>
+        ports.map((port) => ({
+          port,
+          service: "kubelet",
+          verdict: "reachable" as const,
+          severity,
+          evidence: "probed",
+        }));
+    const round = async (severity: "high" | "critical", minutes: number) => {
+      await scanTargets([{ ip: A }], deps(store, { [A]: [10250] }, { probe: probe(severity) }), {
+        roundId: `r${minutes}`,
+        ports: PORTS,
+        now: at(minutes),
+      });
+      await notifyPending({ store, notifier }, { ...SUMMARY, roundId: `r${minutes}` });
+    };
+    await round("high", 0);
+    await round("critical", 10);
+    expect(notifier.events.map((e) => e.finding.severity)).toEqual(["high", "critical"]);
+    expect(new Set(notifier.events.map((e) => e.id)).size).toBe(2);
+  });
+});
+
+const SUMMARY: RoundSummary = {
+  roundId: "r",
+  startedAt: T0.toISOString(),
+  targets: 1,
+  complete: true,
+  newExposures: 0,
+  resolved: 0,
+  openExposures: 0,
+  incompleteScans: 0,
+};
