@@ -102,6 +102,7 @@ export function httpRequest(
       if (settled) return;
       settled = true;
       clearTimeout(hardStop);
+      clearTimeout(idle);
       req.destroy();
       resolve(outcome);
     };
@@ -112,7 +113,6 @@ export function httpRequest(
       path: request.path,
       agent: false,
       maxHeaderSize: MAX_HEADER_BYTES,
-      timeout: limits.timeoutMs,
       headers: {
         "user-agent": "portwarden (read-only exposure probe)",
         accept: "application/json, */*;q=0.5",
@@ -128,7 +128,9 @@ export function httpRequest(
     const req = (request.tls ? https : http).request(options, (res) => {
       partial = { status: res.statusCode ?? 0, headers: res.headers, chunks: [], size: 0 };
       const body = partial;
+      stillWaiting();
       res.on("data", (chunk: Buffer) => {
+        stillWaiting();
         const room = limits.maxBytes - body.size;
         body.chunks.push(chunk.subarray(0, Math.max(0, room)));
         body.size += Math.min(chunk.length, Math.max(0, room));
@@ -138,8 +140,15 @@ export function httpRequest(
       res.on("error", () => finish(answer(true)));
       res.on("aborted", () => finish(answer(true)));
     });
-    req.on("timeout", () => finish(partial ? answer(true) : timedOut(limits.timeoutMs)));
+
     req.on("error", (error) => finish(partial ? answer(true) : failure(error)));
+    // Own idle timer: connect + TLS + first byte, then each gap between chunks, gets timeoutMs.
+    let idle: NodeJS.Timeout | undefined;
+    const stillWaiting = (): void => {
+      clearTimeout(idle);
+      idle = setTimeout(() => finish(partial ? answer(true) : timedOut(limits.timeoutMs)), limits.timeoutMs);
+    };
+    stillWaiting();
     const budget = Math.max(0, limits.until - Date.now());
     const hardStop = setTimeout(() => finish(partial ? answer(true) : timedOut(budget)), budget);
     req.end(payload);
@@ -191,7 +200,6 @@ export function tlsCertificate(
     };
     // Self-signed node certificates are the norm: verification off, the certificate is only read.
     const socket = tlsConnect({ host: target.ip, port: target.port, rejectUnauthorized: false });
-    socket.setTimeout(limits.timeoutMs, () => finish(timedOut(limits.timeoutMs)));
     socket.once("secureConnect", () => {
       const certificate = summarise(socket.getPeerCertificate(true));
       finish(certificate ? { ok: true, certificate } : { ok: true });
@@ -200,9 +208,10 @@ export function tlsCertificate(
     socket.on("close", () =>
       finish({ ok: false, failure: "reset", detail: "closed during the TLS handshake" }),
     );
+    // Connect + handshake together get one step timeout.
     const hardStop = setTimeout(
       () => finish(timedOut(limits.timeoutMs)),
-      Math.max(0, Math.min(limits.until - Date.now(), 2 * limits.timeoutMs)),
+      Math.max(0, Math.min(limits.until - Date.now(), limits.timeoutMs)),
     );
   });
 }
@@ -225,6 +234,7 @@ export function readBanner(
       settled = true;
       clearTimeout(hardStop);
       clearTimeout(silence);
+      clearTimeout(connectTimer);
       socket.destroy();
       resolve(outcome);
     };
@@ -235,9 +245,10 @@ export function readBanner(
     };
     let silence: NodeJS.Timeout | undefined;
     const socket: Socket = netConnect({ host: target.ip, port: target.port });
-    socket.setTimeout(limits.timeoutMs, () => finish(connected ? firstLine() : timedOut(limits.timeoutMs)));
+    const connectTimer = setTimeout(() => finish(timedOut(limits.timeoutMs)), limits.timeoutMs);
     socket.once("connect", () => {
       connected = true;
+      clearTimeout(connectTimer);
       silence = setTimeout(() => finish(firstLine()), waitMs);
     });
     socket.on("data", (chunk: Buffer) => {

@@ -366,6 +366,19 @@ describe.runIf(requirePrivateNetns())("probeOpenPorts against services on loopba
     });
   });
 
+  it("probes an IPv6 address", async () => {
+    ip = "::1";
+    await serve({ ip, port: 45005, routes: { "GET /": { status: 200, body: "<title>v6</title>" } } });
+
+    const result = await probeOne(45005);
+
+    expect(result).toMatchObject({
+      service: "http",
+      verdict: "fingerprint",
+      evidence: 'HTTP GET / answered 200, title "v6"',
+    });
+  });
+
   it("returns one result per distinct port, ascending", async () => {
     ip = freshLoopbackAddress();
     await serve({ ip, port: 45002, routes: {} });
