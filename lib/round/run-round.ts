@@ -10,7 +10,7 @@ import {
   scanTargets,
   type TargetFailure,
 } from "./scan-stage.ts";
-import type { ScanTarget } from "./targets.ts";
+import { clusterFindingIds, type ScanTarget } from "./targets.ts";
 
 export interface RoundOptions extends Omit<ScanStageOptions, "roundId"> {
   /** Default: `r-<UTC timestamp>-<random>`. */
@@ -40,6 +40,24 @@ export interface RoundReport {
   suppressed: number;
   /** What the notifier accepted; failed alerts stay in the outbox and are retried next round. */
   alerts: { published: number; failed: number };
+  /**
+   * Inventory rounds only: IPs with stored history that the inventory no longer lists (node gone,
+   * IP released). Their records are left as they are; listed so someone can look. At most 100.
+   */
+  staleIps?: string[];
+}
+
+const MAX_STALE_IPS = 100;
+
+/** IPs the store knows that this (complete) inventory no longer has; empty when discovery missed an account. */
+async function staleIpsOf(
+  targets: readonly ScanTarget[],
+  inventory: Inventory,
+  deps: RoundDeps,
+): Promise<string[]> {
+  if (inventory.errors.length > 0) return [];
+  const known = new Set([...targets.map((t) => t.ip), ...clusterFindingIds(inventory)]);
+  return (await deps.store.listIps()).filter((ip) => !known.has(ip)).slice(0, MAX_STALE_IPS);
 }
 
 export function newRoundId(now: Date): string {
@@ -82,6 +100,7 @@ export async function runRound(
     incompleteScans: stage.incompleteScans,
   };
   const alerts = await notifyPending(deps, summary, { now, failedTargets: stage.failedTargets });
+  const staleIps = options.inventory ? await staleIpsOf(targets, options.inventory, deps) : undefined;
   return {
     round: {
       id: roundId,
@@ -97,5 +116,6 @@ export async function runRound(
     failedTargets: stage.failedTargets,
     suppressed: stage.suppressed,
     alerts: { published: alerts.published, failed: alerts.failed },
+    ...(staleIps ? { staleIps } : {}),
   };
 }

@@ -318,6 +318,30 @@ describe("runRound", () => {
     ]);
   });
 
+  it("lists IPs with history that the inventory no longer has", async () => {
+    const store = new MemoryStateStore();
+    const d = { ...deps(store, { [A]: [22], [B]: [22] }), notifier: new RecordingNotifier() };
+    await runRound([{ ip: A }, { ip: B }], d, { ports: PORTS, now: at(0) });
+    const inventory = {
+      clusters: [
+        {
+          account: "1",
+          region: "r",
+          name: "c",
+          kind: "eks" as const,
+          nodes: [{ instanceId: "i", publicIps: [A], internetAllowed: "22" }],
+        },
+      ],
+      errors: [],
+    };
+    const report = await runRound([{ ip: A, internetAllowed: "22" }], d, {
+      ports: PORTS,
+      now: at(10),
+      inventory,
+    });
+    expect(report.staleIps).toEqual([B]);
+  });
+
   it("marks the round incomplete when the inventory reports a failed account", async () => {
     const store = new MemoryStateStore();
     const report = await runRound(
