@@ -263,7 +263,7 @@ export const KUBERNETES_PORTS: readonly CatalogEntry[] = [
     "critical",
     "Kubelet read-only port: pod specs, env vars and node info without any auth.",
     "Older kubelets and some distributions enable --read-only-port=10255.",
-    "Set --read-only-port=0 (readOnlyPort: 0 in the KubeletConfiguration); EKS AMIs already do.",
+    "Set --read-only-port=0 (readOnlyPort: 0 in the KubeletConfiguration).",
   ),
   entry(
     10256,
