@@ -122,26 +122,39 @@ export const probeKubeletReadOnly: ServiceProbe = async (target, budget) => {
   return fingerprintOther(target, budget);
 };
 
-async function etcdKeyCount(target: ProbeTarget, tls: boolean, budget: ProbeBudget): Promise<string> {
+/** etcd's answer when role-based auth is on and no token was sent (gRPC InvalidArgument → 400). */
+const ETCD_USER_AUTH_ERROR = /user name is empty|invalid auth token|permission denied/;
+
+async function etcdKeyCount(
+  target: ProbeTarget,
+  tls: boolean,
+  budget: ProbeBudget,
+): Promise<{ text: string; userAuth: boolean }> {
   const answer = await httpRequest(
     target,
     { tls, method: "POST", path: "/v3/kv/range", json: ETCD_COUNT_ALL_KEYS },
     limits(budget, SMALL_READ_BYTES),
   );
-  if (!answer.ok) return `POST /v3/kv/range (count only): ${answer.detail}`;
+  if (!answer.ok) return { text: `POST /v3/kv/range (count only): ${answer.detail}`, userAuth: false };
   if (answer.status === 200) {
     const count = parseJsonObject(answer.body)?.count ?? "0";
     const keys = typeof count === "string" || typeof count === "number" ? Number(count) : Number.NaN;
-    if (Number.isFinite(keys)) return `POST /v3/kv/range (count only, no values read) counted ${keys} keys`;
+    if (Number.isFinite(keys))
+      return { text: `POST /v3/kv/range (count only, no values read) counted ${keys} keys`, userAuth: false };
   }
-  if (isAuthRefusal(answer.status))
-    return `POST /v3/kv/range answered ${statusText(answer.status)}: etcd user auth is on`;
-  return `POST /v3/kv/range answered ${answer.status}`;
+  if (ETCD_USER_AUTH_ERROR.test(answer.body) || isAuthRefusal(answer.status)) {
+    return {
+      text: `POST /v3/kv/range answered ${answer.status}: etcd user auth is on (passwords are all that is left)`,
+      userAuth: true,
+    };
+  }
+  return { text: `POST /v3/kv/range answered ${answer.status}`, userAuth: false };
 }
 
 /**
  * etcd (2379 client, 2380 peer): `GET /version` over HTTP, then HTTPS without a client certificate.
- * Any answer means no client-cert auth: critical. The v3 count-only range proves data access.
+ * Any answer means no client-cert auth: critical. The v3 count-only range proves data access (or
+ * shows that etcd's own user auth stands in the way).
  */
 export const probeEtcd: ServiceProbe = async (target, budget) => {
   for (const tls of [false, true]) {
@@ -156,13 +169,13 @@ export const probeEtcd: ServiceProbe = async (target, budget) => {
       if (answer.status !== 200 || version === undefined) continue;
       const how = tls ? "over TLS without a client certificate" : "over plain HTTP";
       const data = await etcdKeyCount(target, tls, budget);
-      const userAuthOn = / answered 40[13]/.test(data);
+      // No client-cert auth is critical either way; user auth only narrows what is proven.
       return result(
         target,
         "etcd",
-        userAuthOn ? "auth-required" : "anonymous-access",
-        `etcd ${version} answered GET /version ${how}; ${data}`,
-        userAuthOn ? "high" : "critical",
+        data.userAuth ? "reachable" : "anonymous-access",
+        `etcd ${version} answered GET /version ${how}; ${data.text}`,
+        "critical",
       );
     }
     if (answer.failure === "client-cert-required") {

@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { catalogEntryFor, KUBERNETES_PORTS } from "../../lib/catalog/kubernetes-ports.ts";
 import { isSeverity } from "../../lib/catalog/severity.ts";
@@ -78,5 +79,18 @@ describe("the Kubernetes port catalogue", () => {
 
   it("names client-cert auth in etcd's fix", () => {
     expect(catalogEntryFor(2379)?.fix).toContain("--client-cert-auth=true");
+  });
+});
+
+describe("the README's catalogue table", () => {
+  it("lists every catalogue entry with its current service, severity and fix", () => {
+    const readme = readFileSync(new URL("../../README.md", import.meta.url), "utf8");
+
+    const missing = KUBERNETES_PORTS.filter((e) => {
+      const ports = e.from === e.to ? `${e.from}` : `${e.from}-${e.to}`;
+      return !readme.includes(`| ${ports} | ${e.service} | ${e.severity} | ${e.fix.replace(/\|/g, "\\|")} |`);
+    }).map((e) => e.from);
+
+    expect(missing).toEqual([]);
   });
 });

@@ -114,3 +114,27 @@ describe.runIf(requirePrivateNetns())("probing a real etcd with TLS but no clien
     );
   });
 });
+
+describe.runIf(requirePrivateNetns())("probing a real etcd with user auth but no client-cert auth", () => {
+  const ip = freshLoopbackAddress();
+  let etcd: RunningEtcd;
+
+  beforeAll(async () => {
+    etcd = await startEtcd(ip);
+    await etcd.put("/registry/secrets/default/db", SECRET_VALUE);
+    await etcd.enableUserAuth();
+  });
+
+  afterAll(async () => {
+    await etcd?.stop();
+  });
+
+  it("stays critical, and says user auth blocked the count", async () => {
+    const [result] = await probeOpenPorts(ip, [etcd.clientPort], { timeoutMs: 1_000 });
+
+    expect(result).toMatchObject({ port: 2379, service: "etcd", verdict: "reachable", severity: "critical" });
+    expect(result?.evidence).toBe(
+      "etcd 3.4.23 answered GET /version over plain HTTP; POST /v3/kv/range answered 400: etcd user auth is on (passwords are all that is left)",
+    );
+  });
+});

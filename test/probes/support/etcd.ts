@@ -13,6 +13,8 @@ export interface RunningEtcd {
   readonly peerPort: number;
   /** Writes a key through the v3 gateway (test setup only; uses the client certificate under TLS). */
   put(key: string, value: string): Promise<void>;
+  /** Turns on etcd's role-based user auth (root user with a password), as `etcdctl auth enable` does. */
+  enableUserAuth(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -89,6 +91,17 @@ export async function startEtcd(ip: string, tls?: TlsMaterial, clientCertAuth = 
       const b64 = (text: string) => Buffer.from(text).toString("base64");
       const answer = await call("POST", "/v3/kv/put", { key: b64(key), value: b64(value) });
       if (answer.status !== 200) throw new Error(`etcd put failed: ${answer.status} ${answer.body}`);
+    },
+    enableUserAuth: async () => {
+      for (const [path, body] of [
+        ["/v3/auth/role/add", { name: "root" }],
+        ["/v3/auth/user/add", { name: "root", password: "test-only-password" }],
+        ["/v3/auth/user/grant", { user: "root", role: "root" }],
+        ["/v3/auth/enable", {}],
+      ] as const) {
+        const answer = await call("POST", path, body);
+        if (answer.status !== 200) throw new Error(`etcd ${path} failed: ${answer.status} ${answer.body}`);
+      }
     },
     stop,
   };
