@@ -1,0 +1,61 @@
+import { Stack, type StackProps } from "aws-cdk-lib";
+import { ArnPrincipal, PolicyDocument, PolicyStatement, Role } from "aws-cdk-lib/aws-iam";
+import type { Construct } from "constructs";
+import { InputError } from "../lib/errors/errors.ts";
+
+/**
+ * Exactly the read-only calls discovery makes in a member account (lib/discovery): regions, EKS
+ * clusters and node groups, the nodes' instances, their network interfaces and security groups.
+ * None of them supports resource-level permissions, hence `Resource: *`.
+ */
+export const MEMBER_ROLE_ACTIONS = [
+  "ec2:DescribeInstances",
+  "ec2:DescribeNetworkInterfaces",
+  "ec2:DescribeRegions",
+  "ec2:DescribeSecurityGroups",
+  "eks:DescribeCluster",
+  "eks:DescribeNodegroup",
+  "eks:ListClusters",
+  "eks:ListNodegroups",
+] as const;
+
+export interface PortwardenMemberRoleStackProps extends StackProps {
+  /** The account where the Portwarden stack (and its discovery role) runs. */
+  readonly scannerAccountId: string;
+  /** Must equal the Portwarden construct's `externalId`. */
+  readonly externalId: string;
+  /** Default: `PortwardenMemberRole` (the construct's `memberRoleName` default). */
+  readonly roleName?: string;
+  /** Default: `portwarden-discovery` (the construct's `discoveryRoleName` default). */
+  readonly discoveryRoleName?: string;
+}
+
+/**
+ * The role portwarden assumes in each scanned account: read-only, trusted only by the scanner's
+ * discovery role and only with the external id. Deploy it per account, or synthesize it once and
+ * roll the template out as a StackSet (it has no account-specific values besides its parameters).
+ */
+export class PortwardenMemberRoleStack extends Stack {
+  readonly role: Role;
+
+  constructor(scope: Construct, id: string, props: PortwardenMemberRoleStackProps) {
+    super(scope, id, props);
+    if (!/^\d{12}$/.test(props.scannerAccountId))
+      throw new InputError("scannerAccountId", `'${props.scannerAccountId}' is not a 12-digit account id`);
+    if (!/^[\w+=,.@:/-]{2,1224}$/.test(props.externalId))
+      throw new InputError("externalId", "must be 2-1224 characters of letters, digits and +=,.@:/-");
+    const discoveryRoleName = props.discoveryRoleName ?? "portwarden-discovery";
+    this.role = new Role(this, "MemberRole", {
+      roleName: props.roleName ?? "PortwardenMemberRole",
+      description: "portwarden: read-only discovery of EKS clusters, nodes and their security groups",
+      assumedBy: new ArnPrincipal(
+        `arn:${this.partition}:iam::${props.scannerAccountId}:role/${discoveryRoleName}`,
+      ).withConditions({ StringEquals: { "sts:ExternalId": props.externalId } }),
+      inlinePolicies: {
+        discovery: new PolicyDocument({
+          statements: [new PolicyStatement({ actions: [...MEMBER_ROLE_ACTIONS], resources: ["*"] })],
+        }),
+      },
+    });
+  }
+}

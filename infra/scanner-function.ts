@@ -1,0 +1,131 @@
+import { fileURLToPath } from "node:url";
+import { Duration, RemovalPolicy } from "aws-cdk-lib";
+import type { ITable } from "aws-cdk-lib/aws-dynamodb";
+import { PolicyStatement, Role, ServicePrincipal } from "aws-cdk-lib/aws-iam";
+import { Architecture, Runtime, Tracing } from "aws-cdk-lib/aws-lambda";
+import { NodejsFunction, OutputFormat } from "aws-cdk-lib/aws-lambda-nodejs";
+import { LogGroup, RetentionDays } from "aws-cdk-lib/aws-logs";
+import type { IBucket } from "aws-cdk-lib/aws-s3";
+import type { ITopic } from "aws-cdk-lib/aws-sns";
+import type { Construct } from "constructs";
+import { OUTBOX_INDEX_NAME } from "../lib/state/dynamo-schema.ts";
+
+/** The repository root: entries, lock file and esbuild are resolved from here. */
+export const PROJECT_ROOT = fileURLToPath(new URL("..", import.meta.url));
+
+/** `functions/<name>.ts` as an absolute path. */
+export function functionEntry(name: "discover" | "scan" | "notify"): string {
+  return fileURLToPath(new URL(`../functions/${name}.ts`, import.meta.url));
+}
+
+/**
+ * The esbuild options every portwarden Lambda is bundled with. Exported so the bundle tests build
+ * exactly what CDK builds: ESM, the AWS SDK bundled (no reliance on the runtime's copy), minified,
+ * source maps, and a `require` for the CommonJS dependencies inside an ESM bundle.
+ */
+export const BUNDLING = {
+  format: OutputFormat.ESM,
+  minify: true,
+  sourceMap: true,
+  externalModules: [] as string[],
+  banner: "import { createRequire } from 'module'; const require = createRequire(import.meta.url);",
+  mainFields: ["module", "main"],
+  target: "node22",
+} as const;
+
+export interface ScannerFunctionProps {
+  /** Which handler in `functions/`. */
+  readonly handlerName: "discover" | "scan" | "notify";
+  /** Default: 256 MB. */
+  readonly memorySize?: number;
+  /** Default: 1 minute. */
+  readonly timeout?: Duration;
+  /** Merged over the defaults (service name, metrics namespace, source maps); never dropped. */
+  readonly environment?: Record<string, string>;
+  /** Default: one month. */
+  readonly logRetention?: RetentionDays;
+  /** A fixed role name (member accounts trust the discovery role by name). Default: generated. */
+  readonly roleName?: string;
+  /** Default: RemovalPolicy.DESTROY for the log group (logs are operational, not the record). */
+  readonly logRemovalPolicy?: RemovalPolicy;
+}
+
+/**
+ * A portwarden Lambda: arm64, Node 22, explicit memory/timeout/log group, ESM bundle with the SDK
+ * inside built by the local esbuild (no Docker), outside any VPC. `bind…()` grant and set the
+ * environment variable together so a function can never have one without the other.
+ */
+export class ScannerFunction extends NodejsFunction {
+  constructor(scope: Construct, id: string, props: ScannerFunctionProps) {
+    const logGroup = new LogGroup(scope, `${id}Logs`, {
+      retention: props.logRetention ?? RetentionDays.ONE_MONTH,
+      removalPolicy: props.logRemovalPolicy ?? RemovalPolicy.DESTROY,
+    });
+    // Our own role with inline log permissions on this log group only (no AWSLambdaBasicExecutionRole).
+    const role = new Role(scope, `${id}Role`, {
+      assumedBy: new ServicePrincipal("lambda.amazonaws.com"),
+      ...(props.roleName ? { roleName: props.roleName } : {}),
+    });
+    logGroup.grantWrite(role);
+    super(scope, id, {
+      entry: functionEntry(props.handlerName),
+      handler: "handler",
+      projectRoot: PROJECT_ROOT,
+      depsLockFilePath: fileURLToPath(new URL("../package-lock.json", import.meta.url)),
+      runtime: Runtime.NODEJS_22_X,
+      architecture: Architecture.ARM_64,
+      memorySize: props.memorySize ?? 256,
+      timeout: props.timeout ?? Duration.minutes(1),
+      logGroup,
+      role,
+      tracing: Tracing.ACTIVE,
+      environment: {
+        NODE_OPTIONS: "--enable-source-maps",
+        POWERTOOLS_SERVICE_NAME: "portwarden",
+        POWERTOOLS_METRICS_NAMESPACE: "Portwarden",
+        POWERTOOLS_LOG_LEVEL: "INFO",
+        ...props.environment,
+      },
+      bundling: {
+        ...BUNDLING,
+        externalModules: [...BUNDLING.externalModules],
+        mainFields: [...BUNDLING.mainFields],
+        forceDockerBundling: false,
+      },
+    });
+  }
+
+  /** State table: exactly the item actions DynamoStateStore uses, on the table and its outbox index. */
+  bindStateTable(table: ITable, options: { listIps?: boolean } = {}): this {
+    this.addToRolePolicy(
+      new PolicyStatement({
+        actions: [
+          "dynamodb:Query",
+          "dynamodb:PutItem",
+          "dynamodb:UpdateItem",
+          "dynamodb:ConditionCheckItem",
+          ...(options.listIps ? ["dynamodb:Scan"] : []),
+        ],
+        resources: [table.tableArn, `${table.tableArn}/index/${OUTBOX_INDEX_NAME}`],
+      }),
+    );
+    table.encryptionKey?.grantEncryptDecrypt(this);
+    this.addEnvironment("STATE_TABLE_NAME", table.tableName);
+    return this;
+  }
+
+  /** Round data bucket: read, and write only when the function produces round data. */
+  bindRoundBucket(bucket: IBucket, access: "read" | "readWrite"): this {
+    if (access === "readWrite") bucket.grantReadWrite(this, "rounds/*");
+    else bucket.grantRead(this, "rounds/*");
+    this.addEnvironment("ROUND_BUCKET_NAME", bucket.bucketName);
+    return this;
+  }
+
+  /** Alert topic: publish only (the KMS grant comes with it). */
+  bindAlertTopic(topic: ITopic): this {
+    topic.grantPublish(this);
+    this.addEnvironment("ALERT_TOPIC_ARN", topic.topicArn);
+    return this;
+  }
+}

@@ -1,0 +1,98 @@
+import { type App, Stack, type StackProps } from "aws-cdk-lib";
+import type { Construct } from "constructs";
+import type { Severity } from "../lib/catalog/severity.ts";
+import { InputError } from "../lib/errors/errors.ts";
+import { PortwardenMemberRoleStack } from "./member-role-stack.ts";
+import { Portwarden, type PortwardenProps } from "./portwarden.ts";
+
+/** The scanner's stack: it only wires the construct. */
+export class PortwardenStack extends Stack {
+  readonly portwarden: Portwarden;
+  constructor(scope: Construct, id: string, props: StackProps & { portwarden?: PortwardenProps } = {}) {
+    super(scope, id, props);
+    this.portwarden = new Portwarden(this, "Portwarden", props.portwarden ?? {});
+  }
+}
+
+type Context = (key: string) => unknown;
+
+/** A context value as a string; `-c key=value` always arrives as a string, cdk.json may hold JSON. */
+function text(get: Context, key: string): string | undefined {
+  const value = get(key);
+  if (value === undefined || value === null || value === "") return undefined;
+  if (typeof value !== "string" && typeof value !== "number" && typeof value !== "boolean")
+    throw new InputError(`context '${key}'`, `expected a string, got ${JSON.stringify(value)}`);
+  return String(value);
+}
+
+/** A comma list (`-c accounts=111122223333,444455556666`) or a JSON array in cdk.json. */
+function list(get: Context, key: string): string[] | undefined {
+  const value = get(key);
+  if (Array.isArray(value)) return value.map(String);
+  const raw = text(get, key);
+  return raw === undefined
+    ? undefined
+    : raw
+        .split(",")
+        .map((s) => s.trim())
+        .filter((s) => s !== "");
+}
+
+function integer(get: Context, key: string): number | undefined {
+  const raw = text(get, key);
+  if (raw === undefined) return undefined;
+  if (!/^\d+$/.test(raw)) throw new InputError(`context '${key}'`, `'${raw}' is not a whole number`);
+  return Number(raw);
+}
+
+function bool(get: Context, key: string): boolean | undefined {
+  const raw = text(get, key);
+  if (raw === undefined) return undefined;
+  if (raw !== "true" && raw !== "false")
+    throw new InputError(`context '${key}'`, `'${raw}' is not true or false`);
+  return raw === "true";
+}
+
+/** Context keys (cdk.json "context" or `-c key=value`) → construct props; unknown values fail with the key name. */
+export function propsFromContext(get: Context): PortwardenProps {
+  const props: Record<string, unknown> = {
+    schedule: text(get, "schedule"),
+    accounts: list(get, "accounts"),
+    organization: bool(get, "organization"),
+    regions: list(get, "regions"),
+    memberRoleName: text(get, "memberRoleName"),
+    externalId: text(get, "externalId"),
+    ports: text(get, "ports"),
+    alertEmails: list(get, "alertEmails"),
+    pagerUrl: text(get, "pagerUrl"),
+    pagerSeverities: list(get, "pagerSeverities") as Severity[] | undefined,
+    scannerMemoryMb: integer(get, "scannerMemoryMb"),
+    maxConcurrency: integer(get, "maxConcurrency"),
+    targetsPerBatch: integer(get, "targetsPerBatch"),
+  };
+  return Object.fromEntries(Object.entries(props).filter(([, v]) => v !== undefined)) as PortwardenProps;
+}
+
+/** Builds the app: the scanner stack, plus a member-role stack when `scannerAccountId` is given. */
+export function buildApp(app: App): App {
+  const get: Context = (key) => app.node.tryGetContext(key);
+  const env = { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION };
+  new PortwardenStack(app, "Portwarden", { env, portwarden: propsFromContext(get) });
+  const scannerAccountId = text(get, "scannerAccountId");
+  if (scannerAccountId !== undefined) {
+    const externalId = text(get, "externalId");
+    if (externalId === undefined)
+      throw new InputError(
+        "context 'externalId'",
+        "needed with scannerAccountId (the member role requires it)",
+      );
+    const roleName = text(get, "memberRoleName");
+    new PortwardenMemberRoleStack(app, "PortwardenMemberRole", {
+      env,
+      scannerAccountId,
+      externalId,
+      ...(roleName ? { roleName } : {}),
+    });
+  }
+  return app;
+}
