@@ -36,6 +36,7 @@ const nodeSchema = z.object({
         publicIps: z.array(ip),
         securityGroupIds: z.array(z.string()),
         internetAllowed: spec,
+        publicCidrAllowed: spec.optional(),
       }),
     )
     .optional(),
@@ -56,6 +57,7 @@ const clusterSchema = z.object({
       publicAccessCidrs: z.array(z.string().refine(isIpOrCidr, { error: "is not a CIDR" })),
     })
     .optional(),
+  nodeGroups: z.array(z.string()).optional(),
   nodes: z.array(nodeSchema),
 });
 
@@ -65,6 +67,7 @@ export const inventorySchema = z.object({
   errors: z
     .array(z.object({ account: z.string(), region: z.string().optional(), message: z.string() }))
     .default([]),
+  inventoried: z.array(z.object({ account: z.string(), region: z.string() })).optional(),
 }) satisfies z.ZodType<Inventory, unknown>;
 
 /** Validates an inventory; errors read `inventory.clusters[0].nodes[1].publicIps[0]: 'x' is not an IP address`. */
