@@ -190,5 +190,51 @@ describe.runIf(requirePrivateNetns())(
         .sort((a: number, b: number) => a - b);
       expect([ports, report.suppressed]).toEqual([[9100, 10255], 1]);
     });
+
+    it("classifies against security groups from an inventory: exposed, unexplained, latent NodePorts, then the debug NodePort", async () => {
+      // Prepare
+      const host = freshLoopbackAddress();
+      listeners.push(...(await startNode(host)));
+      const inventory = join(dir, "inventory.json");
+      await writeFile(
+        inventory,
+        JSON.stringify({
+          clusters: [
+            {
+              account: "111122223333",
+              region: "eu-west-1",
+              name: "prod",
+              kind: "eks",
+              nodes: [{ instanceId: "i-0abc", publicIps: [host], internetAllowed: "22,30000-32767" }],
+            },
+          ],
+          errors: [],
+        }),
+      );
+      const state = join(dir, "inventory-state", "state.json");
+      const run = async () => {
+        const out: string[] = [];
+        const io = { stdout: (t: string) => out.push(t), stderr: () => {}, interactive: false };
+        await runCommand(["--inventory", inventory, "--ports", PORT_SPEC, "--state", state, "--json"], io);
+        return JSON.parse(out.join(""));
+      };
+      const kinds = (report: { newExposures: { port: number; kind: string }[] }) =>
+        report.newExposures.map((f) => `${f.port}:${f.kind}`).sort();
+
+      // Act
+      const first = await run();
+      const nodePort = await httpListener(host, DEBUG_NODEPORT, "debug dashboard");
+      const second = await run();
+      await nodePort.close();
+
+      // Assess
+      expect(kinds(first)).toEqual(["10255:unexplained", "22:exposed", "31337:latent", "9100:unexplained"]);
+      expect(first.newExposures[0]).toMatchObject({
+        account: "111122223333",
+        cluster: "prod",
+        instanceId: "i-0abc",
+      });
+      expect(kinds(second)).toEqual(["31337:exposed"]);
+    });
   },
 );
