@@ -5,6 +5,8 @@
 export interface Inventory {
   clusters: ClusterInventory[];
   errors: InventoryError[];
+  /** Every account+region discovery read completely (absent in hand-written inventories). */
+  inventoried?: Array<{ account: string; region: string }>;
 }
 
 export interface InventoryError {
@@ -27,6 +29,8 @@ export interface ClusterInventory {
     privateAccess?: boolean;
     publicAccessCidrs: string[];
   };
+  /** EKS managed node group names (nodes are found by tags, this is for the record). */
+  nodeGroups?: string[];
   nodes: NodeInventory[];
 }
 
@@ -47,4 +51,5 @@ export interface NetworkInterfaceInventory {
   publicIps: string[];
   securityGroupIds: string[];
   internetAllowed: string;
+  publicCidrAllowed?: string;
 }

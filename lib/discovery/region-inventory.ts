@@ -1,0 +1,210 @@
+import {
+  type Instance,
+  type InstanceNetworkInterface,
+  paginateDescribeInstances,
+  paginateDescribeSecurityGroups,
+  type SecurityGroup,
+} from "@aws-sdk/client-ec2";
+import {
+  type Cluster,
+  DescribeClusterCommand,
+  paginateListClusters,
+  paginateListNodegroups,
+} from "@aws-sdk/client-eks";
+import type { AwsClients } from "../aws/clients.ts";
+import { analyzeIngress, classifyCidr } from "../exposure/security-groups.ts";
+import { PortSet } from "../ports/port-set.ts";
+import type { ClusterInventory, NetworkInterfaceInventory, NodeInventory } from "./types.ts";
+
+const K8S_CLUSTER_TAG_PREFIX = "kubernetes.io/cluster/";
+/** Tags whose value is the EKS cluster name, set by managed node groups and eksctl/Karpenter. */
+const EKS_NAME_TAGS = ["eks:cluster-name", "aws:eks:cluster-name"];
+
+/**
+ * The cluster an instance is a node of, from its tags, or undefined for an instance of no cluster.
+ * Standard EKS tags first, then `kubernetes.io/cluster/<name>` (owned|shared), then `extraTagKeys`.
+ */
+export function clusterNameOf(instance: Instance, extraTagKeys: readonly string[] = []): string | undefined {
+  const tags = new Map((instance.Tags ?? []).map((t) => [t.Key ?? "", t.Value ?? ""]));
+  for (const key of EKS_NAME_TAGS) {
+    const value = tags.get(key);
+    if (value) return value;
+  }
+  for (const [key, value] of tags) {
+    const name = key.slice(K8S_CLUSTER_TAG_PREFIX.length);
+    if (key.startsWith(K8S_CLUSTER_TAG_PREFIX) && name && (value === "owned" || value === "shared"))
+      return name;
+  }
+  for (const key of extraTagKeys) {
+    const value = tags.get(key);
+    if (value) return value;
+  }
+  return undefined;
+}
+
+/** Every cluster and node in one account+region. Throws on any API failure: the caller records it. */
+export async function inventoryRegion(
+  clients: AwsClients,
+  account: string,
+  region: string,
+  extraTagKeys: readonly string[] = [],
+): Promise<ClusterInventory[]> {
+  const eksClusters = await describeEksClusters(clients);
+  const instances = await runningInstances(clients);
+  const nodesByCluster = new Map<string, Instance[]>();
+  for (const instance of instances) {
+    const name = clusterNameOf(instance, extraTagKeys);
+    if (name === undefined) continue;
+    nodesByCluster.set(name, [...(nodesByCluster.get(name) ?? []), instance]);
+  }
+  const groups =
+    nodesByCluster.size > 0 ? await securityGroupsById(clients) : new Map<string, SecurityGroup>();
+
+  const clusters: ClusterInventory[] = [];
+  for (const { cluster, nodeGroups } of eksClusters) {
+    const name = cluster.name ?? "";
+    clusters.push({
+      account,
+      region,
+      name,
+      kind: "eks",
+      ...(cluster.version ? { version: cluster.version } : {}),
+      ...(cluster.resourcesVpcConfig?.vpcId ? { vpcId: cluster.resourcesVpcConfig.vpcId } : {}),
+      endpoint: endpointOf(cluster),
+      nodeGroups,
+      nodes: (nodesByCluster.get(name) ?? []).map((i) => nodeInventory(i, groups)),
+    });
+    nodesByCluster.delete(name);
+  }
+  for (const [name, nodes] of nodesByCluster) {
+    const vpcId = nodes[0]?.VpcId;
+    clusters.push({
+      account,
+      region,
+      name,
+      kind: "self-managed",
+      ...(vpcId ? { vpcId } : {}),
+      nodes: nodes.map((i) => nodeInventory(i, groups)),
+    });
+  }
+  return clusters.sort((a, b) => a.name.localeCompare(b.name));
+}
+
+function endpointOf(cluster: Cluster): NonNullable<ClusterInventory["endpoint"]> {
+  const vpc = cluster.resourcesVpcConfig;
+  const publicAccess = vpc?.endpointPublicAccess ?? true;
+  return {
+    ...(cluster.endpoint ? { url: cluster.endpoint } : {}),
+    publicAccess,
+    privateAccess: vpc?.endpointPrivateAccess ?? false,
+    // EKS reports 0.0.0.0/0 when public access has no restriction; keep it explicit if omitted.
+    publicAccessCidrs: publicAccess ? (vpc?.publicAccessCidrs ?? ["0.0.0.0/0"]) : [],
+  };
+}
+
+async function describeEksClusters(
+  clients: AwsClients,
+): Promise<Array<{ cluster: Cluster; nodeGroups: string[] }>> {
+  const names: string[] = [];
+  for await (const page of paginateListClusters({ client: clients.eks }, {}))
+    names.push(...(page.clusters ?? []));
+  const out: Array<{ cluster: Cluster; nodeGroups: string[] }> = [];
+  for (const name of names) {
+    const { cluster } = await clients.eks.send(new DescribeClusterCommand({ name }));
+    if (!cluster) continue;
+    const nodeGroups: string[] = [];
+    for await (const page of paginateListNodegroups({ client: clients.eks }, { clusterName: name }))
+      nodeGroups.push(...(page.nodegroups ?? []));
+    out.push({ cluster, nodeGroups });
+  }
+  return out;
+}
+
+async function runningInstances(clients: AwsClients): Promise<Instance[]> {
+  // No server-side filters: some EC2 emulators reject them; the state check is cheap here.
+  const instances: Instance[] = [];
+  for await (const page of paginateDescribeInstances({ client: clients.ec2 }, {}))
+    for (const reservation of page.Reservations ?? [])
+      for (const instance of reservation.Instances ?? [])
+        if (instance.State?.Name === "running") instances.push(instance);
+  return instances;
+}
+
+async function securityGroupsById(clients: AwsClients): Promise<Map<string, SecurityGroup>> {
+  const groups = new Map<string, SecurityGroup>();
+  for await (const page of paginateDescribeSecurityGroups({ client: clients.ec2 }, {}))
+    for (const group of page.SecurityGroups ?? []) if (group.GroupId) groups.set(group.GroupId, group);
+  return groups;
+}
+
+function isPublicAddress(ip: string): boolean {
+  return classifyCidr(ip) !== "internal";
+}
+
+interface ReadInterface {
+  inventory: NetworkInterfaceInventory;
+  internet: PortSet;
+  publicCidrs: PortSet;
+}
+
+function interfaceInventory(
+  eni: InstanceNetworkInterface,
+  groups: Map<string, SecurityGroup>,
+): ReadInterface {
+  const publicIps = new Set<string>();
+  if (eni.Association?.PublicIp) publicIps.add(eni.Association.PublicIp);
+  // Secondary private IPs may carry their own Elastic IPs.
+  for (const address of eni.PrivateIpAddresses ?? [])
+    if (address.Association?.PublicIp) publicIps.add(address.Association.PublicIp);
+  for (const address of eni.Ipv6Addresses ?? [])
+    if (address.Ipv6Address && isPublicAddress(address.Ipv6Address)) publicIps.add(address.Ipv6Address);
+  const securityGroupIds = (eni.Groups ?? []).map((g) => g.GroupId).filter((id): id is string => Boolean(id));
+  // A group we could not read is ignored rather than guessed: the scan still shows what is open.
+  const ingress = analyzeIngress(securityGroupIds.map((id) => groups.get(id)).filter((g) => g !== undefined));
+  return {
+    inventory: {
+      id: eni.NetworkInterfaceId ?? "",
+      publicIps: [...publicIps],
+      securityGroupIds,
+      internetAllowed: ingress.internet.toSpec(),
+      publicCidrAllowed: ingress.publicCidrs.toSpec(),
+    },
+    internet: ingress.internet,
+    publicCidrs: ingress.publicCidrs,
+  };
+}
+
+function nodeInventory(instance: Instance, groups: Map<string, SecurityGroup>): NodeInventory {
+  const enis = [...(instance.NetworkInterfaces ?? [])].sort(
+    (a, b) => (a.Attachment?.DeviceIndex ?? 0) - (b.Attachment?.DeviceIndex ?? 0),
+  );
+  const interfaces = enis.map((eni) => interfaceInventory(eni, groups));
+  if (interfaces.length === 0 && instance.PublicIpAddress)
+    // EC2-Classic-shaped answers carry the address on the instance only.
+    interfaces.push(
+      interfaceInventory(
+        { Association: { PublicIp: instance.PublicIpAddress }, Groups: instance.SecurityGroups ?? [] },
+        groups,
+      ),
+    );
+  const privateIps = new Set<string>();
+  for (const eni of enis)
+    for (const address of eni.PrivateIpAddresses ?? [])
+      if (address.PrivateIpAddress) privateIps.add(address.PrivateIpAddress);
+  if (instance.PrivateIpAddress) privateIps.add(instance.PrivateIpAddress);
+
+  let internet = PortSet.EMPTY;
+  let publicCidrs = PortSet.EMPTY;
+  for (const eni of interfaces) {
+    internet = internet.union(eni.internet);
+    publicCidrs = publicCidrs.union(eni.publicCidrs);
+  }
+  return {
+    instanceId: instance.InstanceId ?? "",
+    privateIps: [...privateIps],
+    publicIps: [...new Set(interfaces.flatMap((i) => i.inventory.publicIps))],
+    internetAllowed: internet.toSpec(),
+    publicCidrAllowed: publicCidrs.subtract(internet).toSpec(),
+    interfaces: interfaces.map((i) => i.inventory),
+  };
+}
