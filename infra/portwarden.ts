@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy, Stack } from "aws-cdk-lib";
+import { type CfnElement, Duration, RemovalPolicy, Stack, Validations } from "aws-cdk-lib";
 import { Alarm, ComparisonOperator, TreatMissingData } from "aws-cdk-lib/aws-cloudwatch";
 import { SnsAction } from "aws-cdk-lib/aws-cloudwatch-actions";
 import { AttributeType, BillingMode, Table, TableEncryption } from "aws-cdk-lib/aws-dynamodb";
@@ -28,7 +28,7 @@ import {
   TaskInput,
 } from "aws-cdk-lib/aws-stepfunctions";
 import { LambdaInvoke } from "aws-cdk-lib/aws-stepfunctions-tasks";
-import { Construct } from "constructs";
+import { Construct, type IConstruct } from "constructs";
 import { SEVERITIES, type Severity } from "../lib/catalog/severity.ts";
 import { InputError } from "../lib/errors/errors.ts";
 import { parsePortSpec } from "../lib/ports/port-spec.ts";
@@ -415,9 +415,7 @@ export class Portwarden extends Construct {
       tracingEnabled: true,
       logs: { destination: stateMachineLogs, level: LogLevel.ALL, includeExecutionData: false },
     });
-    // The map reads the target list and writes its results; the Lambdas read those results.
-    this.roundBucket.grantRead(this.stateMachine, "rounds/*");
-    this.roundBucket.grantPut(this.stateMachine, "rounds/map-results/*");
+    // The Distributed Map grants its own S3 reader/writer access (GetObject, PutObject, multipart).
 
     // --- schedule and alarms ---
     this.scheduleDeadLetterQueue = new Queue(this, "ScheduleDeadLetters", {
@@ -465,5 +463,90 @@ export class Portwarden extends Construct {
     });
     for (const alarm of [this.roundFailedAlarm, this.roundTimedOutAlarm, scheduleDropped])
       alarm.addAlarmAction(alarmAction);
+
+    this.acknowledgeNagFindings([subscriptionDeadLetters, this.scheduleDeadLetterQueue]);
+  }
+
+  /**
+   * cdk-nag (AwsSolutions, Serverless) findings that are deliberate, each with its reason. Plain
+   * `Validations` acknowledgements: users of the construct need no cdk-nag dependency.
+   */
+  private acknowledgeNagFindings(deadLetterQueues: Queue[]): void {
+    const stack = Stack.of(this);
+    const logicalId = (c: IConstruct) =>
+      stack.resolve((c.node.defaultChild as CfnElement).logicalId) as string;
+    const ack = (scope: IConstruct, id: string, reason: string) =>
+      Validations.of(scope).acknowledge({ id, reason });
+    const policyOf = (role: IConstruct | undefined, fallback: IConstruct) =>
+      role?.node.tryFindChild("DefaultPolicy") ?? fallback;
+
+    for (const queue of deadLetterQueues) {
+      ack(
+        queue,
+        "AwsSolutions-SQS3",
+        "This queue is itself a dead-letter queue (schedule target, SNS subscriptions).",
+      );
+      ack(
+        queue,
+        "Serverless-SQSRedrivePolicy",
+        "This queue is itself a dead-letter queue; a DLQ of a DLQ adds nothing.",
+      );
+    }
+    ack(
+      this.roundBucket,
+      "AwsSolutions-S1",
+      "Round data expires within days and only this construct's roles touch it; CloudTrail data events are the audit path, an access-log bucket would outweigh the data.",
+    );
+    const functions = [this.discoverFunction, this.scanFunction, this.notifyFunction];
+    const roundObjects = `Resource::<${logicalId(this.roundBucket)}.Arn>/rounds/*`;
+    for (const fn of functions) {
+      const policy = policyOf(fn.role, fn);
+      ack(
+        policy,
+        "AwsSolutions-IAM5[Resource::*]",
+        "X-Ray PutTraceSegments/PutTelemetryRecords support no resource-level permissions.",
+      );
+      ack(
+        policy,
+        `AwsSolutions-IAM5[${roundObjects}]`,
+        "Round objects are created per round; the grant is scoped to the rounds/ prefix.",
+      );
+      ack(
+        fn,
+        "Serverless-LambdaDLQ",
+        "Invoked synchronously by Step Functions: failures are handled by the state machine's Retry/Catch.",
+      );
+    }
+    ack(
+      policyOf(this.notifyFunction.role, this.notifyFunction),
+      "AwsSolutions-IAM5[Action::kms:GenerateDataKey*]",
+      "Publishing to the KMS-encrypted topic needs GenerateDataKey* on that one key.",
+    );
+
+    const roundPolicy = policyOf(this.stateMachine.role, this.stateMachine);
+    ack(
+      roundPolicy,
+      "AwsSolutions-IAM5[Resource::*]",
+      "Log delivery and X-Ray actions support no resource-level permissions.",
+    );
+    for (const fn of functions)
+      ack(
+        roundPolicy,
+        `AwsSolutions-IAM5[Resource::<${logicalId(fn)}.Arn>:*]`,
+        "LambdaInvoke also grants the function's versions; these are this construct's own functions.",
+      );
+    ack(
+      roundPolicy,
+      `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::<${logicalId(this.roundBucket)}>/*]`,
+      "The Distributed Map's ItemReader/ResultWriter grant: objects of the round bucket only.",
+    );
+    const mapPolicy = this.stateMachine.node.tryFindChild("DistributedMapPolicy") ?? this.stateMachine;
+    const executions = `arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:{"Fn::Select":[6,{"Fn::Split":[":",{"Ref":"${logicalId(this.stateMachine)}"}]}]}`;
+    for (const suffix of [":*", "/*:*"])
+      ack(
+        mapPolicy,
+        `AwsSolutions-IAM5[Resource::${executions}${suffix}]`,
+        "The Distributed Map manages its own child executions of this state machine only.",
+      );
   }
 }

@@ -30,7 +30,7 @@ export const BUNDLING = {
   externalModules: [] as string[],
   banner: "import { createRequire } from 'module'; const require = createRequire(import.meta.url);",
   mainFields: ["module", "main"],
-  target: "node22",
+  target: "node20",
 } as const;
 
 export interface ScannerFunctionProps {
@@ -51,7 +51,7 @@ export interface ScannerFunctionProps {
 }
 
 /**
- * A portwarden Lambda: arm64, Node 22, explicit memory/timeout/log group, ESM bundle with the SDK
+ * A portwarden Lambda: arm64, Node 24 (bundle targets Node 20+), explicit memory/timeout/log group, ESM bundle with the SDK
  * inside built by the local esbuild (no Docker), outside any VPC. `bind…()` grant and set the
  * environment variable together so a function can never have one without the other.
  */
@@ -72,7 +72,7 @@ export class ScannerFunction extends NodejsFunction {
       handler: "handler",
       projectRoot: PROJECT_ROOT,
       depsLockFilePath: fileURLToPath(new URL("../package-lock.json", import.meta.url)),
-      runtime: Runtime.NODEJS_22_X,
+      runtime: Runtime.NODEJS_24_X,
       architecture: Architecture.ARM_64,
       memorySize: props.memorySize ?? 256,
       timeout: props.timeout ?? Duration.minutes(1),
@@ -114,10 +114,14 @@ export class ScannerFunction extends NodejsFunction {
     return this;
   }
 
-  /** Round data bucket: read, and write only when the function produces round data. */
+  /** Round data bucket: GetObject (and PutObject when it writes round data) under `rounds/` only. */
   bindRoundBucket(bucket: IBucket, access: "read" | "readWrite"): this {
-    if (access === "readWrite") bucket.grantReadWrite(this, "rounds/*");
-    else bucket.grantRead(this, "rounds/*");
+    this.addToRolePolicy(
+      new PolicyStatement({
+        actions: access === "readWrite" ? ["s3:GetObject", "s3:PutObject"] : ["s3:GetObject"],
+        resources: [bucket.arnForObjects("rounds/*")],
+      }),
+    );
     this.addEnvironment("ROUND_BUCKET_NAME", bucket.bucketName);
     return this;
   }
