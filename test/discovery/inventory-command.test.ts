@@ -2,6 +2,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { AwsClients } from "../../lib/aws/clients.ts";
 import { inventoryCommand } from "../../lib/cli/inventory-command.ts";
 import { main } from "../../lib/cli/main.ts";
+import { parseInventory } from "../../lib/config/inventory-file.ts";
 import type { Inventory } from "../../lib/discovery/types.ts";
 import { InputError } from "../../lib/errors/errors.ts";
 import { type Moto, startMoto } from "../support/moto.ts";
@@ -150,6 +151,17 @@ describe("inventoryCommand against moto", () => {
       [[node, ["203.0.113.5"], "10250,30000-32767"]],
       [],
     ]);
+  });
+
+  it("writes --json that 'run --inventory' accepts unchanged", async () => {
+    await seedProd(SCANNER_ACCOUNT);
+    const out = capture();
+    await inventoryCommand(["--regions", "us-east-1", "--json"], out.io);
+    const printed = JSON.parse(out.stdout()) as Inventory;
+
+    const parsed = parseInventory(printed);
+
+    expect(parsed.clusters).toEqual(printed.clusters);
   });
 
   it("prints a readable table by default", async () => {
