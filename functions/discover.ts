@@ -9,7 +9,7 @@ import { clusterFindingIds, targetsFromInventory } from "../lib/round/targets.ts
 import { DynamoStateStore } from "../lib/state/dynamo-state-store.ts";
 import type { StateStore } from "../lib/state/types.ts";
 import { lambdaClients, once, readEnvironment, required } from "./environment.ts";
-import { instrumented, logger } from "./observability.ts";
+import { instrumented, logger, recordDiscoveryMetrics } from "./observability.ts";
 import { clusterIdsKeyFor, getJson, putJson, targetsKeyFor } from "./round-data.ts";
 
 /** The Step Functions input: the execution's name and start time (see infra/portwarden.ts). */
@@ -62,6 +62,7 @@ export function makeDiscoverHandler(deps: () => DiscoverDeps) {
           region: error.region,
           reason: error.message,
         });
+      recordDiscoveryMetrics({ targets: targets.length, discoveryErrors: inventory.errors.length });
       logger.info("targets written", {
         roundId,
         targets: targets.length,

@@ -30,6 +30,12 @@ export function recordScanMetrics(m: ScanMetrics): void {
   metrics.addMetric("ScanDuration", MetricUnit.Milliseconds, m.scanDurationMs);
 }
 
+/** What discovery found: the round's size and the accounts/regions it could not read. */
+export function recordDiscoveryMetrics(m: { targets: number; discoveryErrors: number }): void {
+  metrics.addMetric("DiscoveredTargets", MetricUnit.Count, m.targets);
+  metrics.addMetric("DiscoveryErrors", MetricUnit.Count, m.discoveryErrors);
+}
+
 /** One line per round from the Notify stage: the numbers an operator graphs and alarms on. */
 export interface RoundMetrics {
   targets: number;
