@@ -110,7 +110,7 @@ async function describeEksClusters(
     names.push(...(page.clusters ?? []));
   const out: Array<{ cluster: Cluster; nodeGroups: string[] }> = [];
   for (const name of names) {
-    const { cluster } = await clients.eks.send(new DescribeClusterCommand({ name }));
+    const cluster = await describeClusterIfExists(clients, name);
     if (!cluster) continue;
     const nodeGroups: string[] = [];
     for await (const page of paginateListNodegroups({ client: clients.eks }, { clusterName: name }))
@@ -118,6 +118,16 @@ async function describeEksClusters(
     out.push({ cluster, nodeGroups });
   }
   return out;
+}
+
+async function describeClusterIfExists(clients: AwsClients, name: string): Promise<Cluster | undefined> {
+  try {
+    return (await clients.eks.send(new DescribeClusterCommand({ name }))).cluster;
+  } catch (error) {
+    // Deleted between ListClusters and DescribeCluster: gone, not a failure of the region.
+    if (error instanceof Error && error.name === "ResourceNotFoundException") return undefined;
+    throw error;
+  }
 }
 
 async function runningInstances(clients: AwsClients): Promise<Instance[]> {

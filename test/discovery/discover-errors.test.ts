@@ -4,7 +4,7 @@ import {
   DescribeSecurityGroupsCommand,
   EC2Client,
 } from "@aws-sdk/client-ec2";
-import { EKSClient, ListClustersCommand } from "@aws-sdk/client-eks";
+import { DescribeClusterCommand, EKSClient, ListClustersCommand } from "@aws-sdk/client-eks";
 import { ListAccountsCommand, OrganizationsClient } from "@aws-sdk/client-organizations";
 import { AssumeRoleCommand, GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
 import { mockClient } from "aws-sdk-client-mock";
@@ -117,6 +117,17 @@ describe("discoverInventory failure isolation", () => {
         message: "AuthFailure: AWS was not able to validate the provided access credentials",
       },
     ]);
+  });
+
+  it("skips a cluster deleted between ListClusters and DescribeCluster without failing the region", async () => {
+    eks.on(ListClustersCommand).resolves({ clusters: ["gone"] });
+    eks
+      .on(DescribeClusterCommand)
+      .rejects(awsError("ResourceNotFoundException", "No cluster found for name: gone."));
+
+    const inventory = await discoverInventory({ accounts: [SCANNER], regions: ["us-east-1"] }, deps);
+
+    expect([inventory.clusters, inventory.errors, inventory.inventoried?.length]).toEqual([[], [], 1]);
   });
 
   it("assumes each member role once per round, with the external id and a portwarden session name", async () => {
