@@ -2,6 +2,8 @@ import type { S3Client } from "@aws-sdk/client-s3";
 import { z } from "zod";
 import { parseInventory } from "../lib/config/inventory-file.ts";
 import { parseInput } from "../lib/config/zod-input.ts";
+import { discoverInventory } from "../lib/discovery/discover.ts";
+import { parseAccountList, parseRegionList } from "../lib/discovery/options.ts";
 import type { Inventory } from "../lib/discovery/types.ts";
 import { InputError } from "../lib/errors/errors.ts";
 import { recordClusterFindings, type TargetFailure } from "../lib/round/scan-stage.ts";
@@ -95,12 +97,18 @@ export const discoverDeps = once((): DiscoverDeps => {
     bucket,
     store: new DynamoStateStore({ client: clients.dynamodb, tableName: required(env, "STATE_TABLE_NAME") }),
     discover: async () => {
-      if (inventoryKey === undefined)
-        throw new InputError(
-          "environment.INVENTORY_S3_KEY",
-          "live AWS discovery is not in this build yet; upload 'portwarden inventory --json' output and set this key",
-        );
-      return parseInventory(await getJson(clients.s3, bucket, inventoryKey, MAX_INVENTORY_BYTES));
+      if (inventoryKey !== undefined)
+        return parseInventory(await getJson(clients.s3, bucket, inventoryKey, MAX_INVENTORY_BYTES));
+      const accounts = env.ACCOUNTS ? parseAccountList(env.ACCOUNTS, "environment.ACCOUNTS") : undefined;
+      const regions = env.REGIONS ? parseRegionList(env.REGIONS, "environment.REGIONS") : undefined;
+      return discoverInventory({
+        ...(accounts ? { accounts } : {}),
+        ...(regions ? { regions } : {}),
+        organization: env.ORGANIZATION === "true",
+        ...(env.MEMBER_ROLE_NAME ? { roleName: env.MEMBER_ROLE_NAME } : {}),
+        ...(env.EXTERNAL_ID ? { externalId: env.EXTERNAL_ID } : {}),
+        homeRegion: env.AWS_REGION,
+      });
     },
   };
 });

@@ -4,17 +4,16 @@ import type { Construct } from "constructs";
 import { InputError } from "../lib/errors/errors.ts";
 
 /**
- * Exactly the read-only calls discovery makes in a member account (lib/discovery): regions, EKS
- * clusters and node groups, the nodes' instances, their network interfaces and security groups.
+ * Exactly the read-only calls discovery makes in an account (lib/discovery/region-inventory.ts,
+ * accounts.ts): enabled regions, EKS clusters and node groups, instances (with their interfaces and
+ * public IPs) and security groups.
  * None of them supports resource-level permissions, hence `Resource: *`.
  */
 export const MEMBER_ROLE_ACTIONS = [
   "ec2:DescribeInstances",
-  "ec2:DescribeNetworkInterfaces",
   "ec2:DescribeRegions",
   "ec2:DescribeSecurityGroups",
   "eks:DescribeCluster",
-  "eks:DescribeNodegroup",
   "eks:ListClusters",
   "eks:ListNodegroups",
 ] as const;

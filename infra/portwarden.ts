@@ -1,4 +1,4 @@
-import { type CfnElement, Duration, RemovalPolicy, Stack, Validations } from "aws-cdk-lib";
+import { type CfnElement, Duration, RemovalPolicy, Stack, Token, Validations } from "aws-cdk-lib";
 import { Alarm, ComparisonOperator, TreatMissingData } from "aws-cdk-lib/aws-cloudwatch";
 import { SnsAction } from "aws-cdk-lib/aws-cloudwatch-actions";
 import { AttributeType, BillingMode, Table, TableEncryption } from "aws-cdk-lib/aws-dynamodb";
@@ -40,6 +40,7 @@ import {
   SORT_KEY,
   TTL_ATTRIBUTE,
 } from "../lib/state/dynamo-schema.ts";
+import { MEMBER_ROLE_ACTIONS } from "./member-role-stack.ts";
 import { ScannerFunction } from "./scanner-function.ts";
 
 export interface PortwardenProps {
@@ -288,7 +289,7 @@ export class Portwarden extends Construct {
       ...common,
       handlerName: "discover",
       memorySize: 512,
-      timeout: Duration.minutes(5),
+      timeout: Duration.minutes(10),
       roleName: discoveryRoleName,
       environment: {
         ACCOUNTS: accounts.join(","),
@@ -307,6 +308,16 @@ export class Portwarden extends Construct {
         resources: memberAccounts.map((a) => `arn:${stack.partition}:iam::${a}:role/${memberRoleName}`),
       }),
     );
+    // Discovery reads the scanner's own account with its own credentials (no member role there).
+    const scansOwnAccount =
+      organization ||
+      accounts.length === 0 ||
+      Token.isUnresolved(stack.account) ||
+      accounts.includes(stack.account);
+    if (scansOwnAccount)
+      this.discoverFunction.addToRolePolicy(
+        new PolicyStatement({ actions: [...MEMBER_ROLE_ACTIONS], resources: ["*"] }),
+      );
     if (organization)
       this.discoverFunction.addToRolePolicy(
         new PolicyStatement({ actions: ["organizations:ListAccounts"], resources: ["*"] }),
@@ -504,7 +515,7 @@ export class Portwarden extends Construct {
       ack(
         policy,
         "AwsSolutions-IAM5[Resource::*]",
-        "X-Ray PutTraceSegments/PutTelemetryRecords support no resource-level permissions.",
+        "X-Ray PutTraceSegments/PutTelemetryRecords, EC2 Describe*, eks:ListClusters and organizations:ListAccounts support no resource-level permissions (all read-only or telemetry).",
       );
       ack(
         policy,

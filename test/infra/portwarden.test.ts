@@ -1,6 +1,7 @@
 import { App, Duration, Stack } from "aws-cdk-lib";
 import { Match, Template } from "aws-cdk-lib/assertions";
 import { beforeAll, describe, expect, it } from "vitest";
+import { MEMBER_ROLE_ACTIONS } from "../../infra/member-role-stack.ts";
 import { Portwarden, type PortwardenProps } from "../../infra/portwarden.ts";
 import { InputError } from "../../lib/errors/errors.ts";
 import {
@@ -235,6 +236,15 @@ describe("Portwarden construct with defaults and a pager", () => {
     });
   });
 
+  it("lets discovery read the scanner's own account directly with the member role's read-only actions", () => {
+    template.hasResourceProperties("AWS::IAM::Policy", {
+      Roles: [{ Ref: Match.stringLikeRegexp("DiscoverRole") }],
+      PolicyDocument: {
+        Statement: Match.arrayWith([{ Action: [...MEMBER_ROLE_ACTIONS], Effect: "Allow", Resource: "*" }]),
+      },
+    });
+  });
+
   it("names the discovery role so member accounts can trust it", () => {
     template.hasResourceProperties("AWS::IAM::Role", { RoleName: "portwarden-discovery" });
   });
@@ -349,6 +359,18 @@ describe("Portwarden construct props", () => {
         ]),
       },
     });
+  });
+
+  it("gives discovery no direct EC2/EKS reads when its own account is not scanned", () => {
+    const { template } = synthesize({ accounts: ["444455556666"] });
+    const policies = template.findResources("AWS::IAM::Policy", {
+      Properties: { Roles: [{ Ref: Match.stringLikeRegexp("DiscoverRole") }] },
+    });
+    const actions = Object.values(policies)
+      .flatMap((p) => p.Properties.PolicyDocument.Statement)
+      .flatMap((st: { Action: string | string[] }) => [st.Action].flat());
+    expect(actions.filter((a) => a.startsWith("ec2:") || a.startsWith("eks:"))).toEqual([]);
+    expect(actions).toContain("sts:AssumeRole");
   });
 
   it("applies schedule, memory, concurrency, batch size and pager severities from props", () => {
