@@ -1,4 +1,4 @@
-import { Stack, type StackProps, Validations } from "aws-cdk-lib";
+import { CliCredentialsStackSynthesizer, Stack, type StackProps, Validations } from "aws-cdk-lib";
 import { ArnPrincipal, PolicyDocument, PolicyStatement, Role } from "aws-cdk-lib/aws-iam";
 import type { Construct } from "constructs";
 import { InputError } from "../lib/errors/errors.ts";
@@ -38,7 +38,8 @@ export class PortwardenMemberRoleStack extends Stack {
   readonly role: Role;
 
   constructor(scope: Construct, id: string, props: PortwardenMemberRoleStackProps) {
-    super(scope, id, props);
+    // No assets and no bootstrap rule: deployable in un-bootstrapped accounts and as a StackSet template.
+    super(scope, id, { synthesizer: new CliCredentialsStackSynthesizer(), ...props });
     if (!/^\d{12}$/.test(props.scannerAccountId))
       throw new InputError("scannerAccountId", `'${props.scannerAccountId}' is not a 12-digit account id`);
     if (!/^[\w+=,.@:/-]{2,1224}$/.test(props.externalId))

@@ -51,6 +51,12 @@ describe("PortwardenMemberRoleStack", () => {
     });
   });
 
+  it("needs no CDK bootstrap, so it deploys as a StackSet template", () => {
+    const body = template.toJSON();
+    expect(body.Parameters?.BootstrapVersion).toBeUndefined();
+    expect(body.Rules).toBeUndefined();
+  });
+
   it("rejects a scanner account id that is not 12 digits", () => {
     const act = () =>
       new PortwardenMemberRoleStack(new App(), "Member", {
