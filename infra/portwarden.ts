@@ -241,8 +241,8 @@ export class Portwarden extends Construct {
           abortIncompleteMultipartUploadAfter: Duration.days(1),
         },
       ],
-      removalPolicy: RemovalPolicy.DESTROY,
-      autoDeleteObjects: false,
+      // Kept on `cdk destroy` (CloudFormation cannot delete a non-empty bucket); the README says how to remove it.
+      removalPolicy: RemovalPolicy.RETAIN,
     });
 
     this.alertKey = new Key(this, "AlertKey", {

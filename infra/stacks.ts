@@ -1,4 +1,4 @@
-import { type App, Stack, type StackProps } from "aws-cdk-lib";
+import { type App, CfnOutput, Stack, type StackProps } from "aws-cdk-lib";
 import type { Construct } from "constructs";
 import type { Severity } from "../lib/catalog/severity.ts";
 import { InputError } from "../lib/errors/errors.ts";
@@ -11,6 +11,12 @@ export class PortwardenStack extends Stack {
   constructor(scope: Construct, id: string, props: StackProps & { portwarden?: PortwardenProps } = {}) {
     super(scope, id, props);
     this.portwarden = new Portwarden(this, "Portwarden", props.portwarden ?? {});
+    const p = this.portwarden;
+    new CfnOutput(this, "AlertTopicArn", { value: p.alertTopic.topicArn });
+    new CfnOutput(this, "StateTableName", { value: p.stateTable.tableName });
+    new CfnOutput(this, "RoundBucketName", { value: p.roundBucket.bucketName });
+    new CfnOutput(this, "StateMachineArn", { value: p.stateMachine.stateMachineArn });
+    new CfnOutput(this, "DiscoveryRoleArn", { value: p.discoverFunction.role?.roleArn ?? "" });
   }
 }
 
