@@ -7,6 +7,7 @@ import type { Notifier } from "../alerts/types.ts";
 import { AwsClients } from "../aws/clients.ts";
 import { loadConfigFile, type PortwardenConfig } from "../config/config-file.ts";
 import { loadInventoryFile } from "../config/inventory-file.ts";
+import { type DiscoveryOptions, discoverInventory } from "../discovery/discover.ts";
 import type { Inventory } from "../discovery/types.ts";
 import { errorMessage, InputError } from "../errors/errors.ts";
 import type { DiffPolicy } from "../findings/diff.ts";
@@ -25,7 +26,8 @@ import { parsePositiveNumber } from "./scan-command.ts";
 const HELP = `Usage: portwarden run [--targets H,H | --inventory FILE] [options]
 
 One scan round: targets → TCP scan → probes → findings → diff with state → alerts.
-Targets (AWS discovery of every cluster node when neither is given):
+Targets (when neither is given: AWS discovery of the clusters in this account, every enabled region;
+for other accounts run 'portwarden inventory --accounts ...' and pass its JSON with --inventory):
   --targets H,H        addresses or host names; no security-group data, so open ports count as exposed
   --inventory FILE     the JSON of 'portwarden inventory --json' (nodes, public IPs, SG-allowed ports)
 State and alerts:
@@ -113,22 +115,15 @@ function policyFrom(config: PortwardenConfig | undefined): Partial<DiffPolicy> |
   return policy;
 }
 
-/** AWS discovery of every cluster node: loaded only when asked for, so local runs never touch AWS. */
-async function discoverWithAws(region: string | undefined): Promise<Inventory> {
-  // A computed specifier: the discovery module lands separately; without it, say so plainly.
-  const modulePath = "../discovery/discover.ts";
-  let discover: ((options: Record<string, unknown>) => Promise<Inventory>) | undefined;
-  try {
-    discover = (await import(modulePath)).discoverInventory;
-  } catch {
-    discover = undefined;
-  }
-  if (!discover)
-    throw new InputError(
-      "--targets",
-      "AWS discovery is not available in this build: give --targets or --inventory",
-    );
-  return discover(region ? { region } : {});
+/** AWS discovery of every cluster node in the scanner's account, every enabled region. */
+async function discoverWithAws(region: string | undefined, io: CliIo, quiet: boolean): Promise<Inventory> {
+  const options: DiscoveryOptions = region ? { region } : {};
+  if (io.interactive && !quiet)
+    options.onProgress = (p) =>
+      io.stderr(`\rdiscovery: ${p.done}/${p.total} account-regions (${p.account} ${p.region}) \x1b[K`);
+  const inventory = await discoverInventory(options);
+  if (io.interactive && !quiet) io.stderr("\r\x1b[K");
+  return inventory;
 }
 
 function progressLine(io: CliIo) {
@@ -184,7 +179,7 @@ export async function runCommand(argv: string[], io: CliIo): Promise<number> {
     inventory =
       values.inventory !== undefined
         ? await loadInventoryFile(values.inventory)
-        : await discoverWithAws(values.region ?? process.env.AWS_REGION);
+        : await discoverWithAws(values.region, io, Boolean(values.json));
     targets = targetsFromInventory(inventory);
     if (targets.length > MAX_TARGETS)
       throw new InputError("--inventory", `${targets.length} public IPs, more than ${MAX_TARGETS} per run`);

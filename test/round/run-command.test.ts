@@ -189,6 +189,22 @@ describe("portwarden run --table --sns-topic-arn (moto)", () => {
     await moto.reset();
   });
 
+  it("discovers targets from AWS when neither --targets nor --inventory is given", async () => {
+    // An empty moto account: discovery reads every region and finds no node, so nothing is scanned.
+    const c = capture();
+    const code = await main(
+      ["run", "--region", "us-east-1", "--state", join(dir, "discovery-state.json"), "--json"],
+      c.io,
+    );
+    const report = JSON.parse(c.out());
+    expect([code, report.round.targets, report.round.complete, report.newExposures]).toEqual([
+      0,
+      0,
+      true,
+      [],
+    ]);
+  });
+
   it("keeps state in DynamoDB and marks the alert delivered once SNS accepted it", async () => {
     const dynamo = new DynamoDBClient({ region: "us-east-1" });
     const sns = new SNSClient({ region: "us-east-1" });
