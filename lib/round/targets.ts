@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import type { Inventory } from "../discovery/types.ts";
+import { endpointFindings } from "../exposure/security-groups.ts";
 import type { Finding, NodeContext } from "../findings/types.ts";
 
 /** One address to scan, with what we know about where it lives and what its security groups allow. */
@@ -38,8 +39,6 @@ export function targetsFromHosts(hosts: string[]): ScanTarget[] {
   return [...new Set(hosts)].map((ip) => ({ ip }));
 }
 
-const OPEN_TO_WORLD = new Set(["0.0.0.0/0", "::/0"]);
-
 /**
  * The id a cluster-level finding is stored under in place of an IP: short (store keys are bounded),
  * stable per account/region/cluster, never a routable address.
@@ -54,27 +53,13 @@ export function clusterFindingId(account: string, region: string, cluster: strin
  * `ip` is `clusterFindingId(...)`, the endpoint host is in the evidence.
  */
 export function clusterFindings(inventory: Inventory): Finding[] {
-  const findings: Finding[] = [];
-  for (const cluster of inventory.clusters) {
-    const endpoint = cluster.endpoint;
-    if (!endpoint?.publicAccess) continue;
-    const worldCidr = endpoint.publicAccessCidrs.find((c) => OPEN_TO_WORLD.has(c));
-    if (!worldCidr) continue;
-    const host = endpoint.url ? new URL(endpoint.url).host : "the public endpoint";
-    findings.push({
+  // The SG/endpoint reasoning lives in lib/exposure; here it only gets the store id it is kept under.
+  return inventory.clusters.flatMap((cluster) =>
+    endpointFindings(cluster).map((f) => ({
+      ...f,
       ip: clusterFindingId(cluster.account, cluster.region, cluster.name),
-      port: 443,
-      account: cluster.account,
-      region: cluster.region,
-      cluster: cluster.name,
-      service: "eks-api-endpoint",
-      severity: endpoint.privateAccess ? "medium" : "high",
-      kind: "exposed",
-      evidence: `EKS API endpoint ${host} accepts connections from ${worldCidr}${endpoint.privateAccess ? "" : "; private access is off"}`,
-      fix: "Turn on private endpoint access and restrict publicAccessCidrs to your management networks (or turn public access off).",
-    });
-  }
-  return findings;
+    })),
+  );
 }
 
 /** Every cluster a cluster-level finding could be about, with its finding id (to resolve closed endpoints). */

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { parseInventory, parseScanTargets } from "../../lib/config/inventory-file.ts";
 import type { ClusterInventory, Inventory } from "../../lib/discovery/types.ts";
+import { scanDeadline } from "../../lib/round/scan-stage.ts";
 import { clusterFindings, targetsFromHosts, targetsFromInventory } from "../../lib/round/targets.ts";
 
 function cluster(over: Partial<ClusterInventory> = {}): ClusterInventory {
@@ -133,5 +134,17 @@ describe("parseScanTargets", () => {
     expect(() => parseScanTargets([{ ip: "127.0.0.1", port: 22 }])).toThrow(
       /^targets\[0\]: Unrecognized key/,
     );
+  });
+});
+
+describe("scanDeadline", () => {
+  it("leaves 20% of the time (2-30 s) for probes after the scan", () => {
+    expect(scanDeadline(100_000, 0)).toBe(80_000);
+    expect(scanDeadline(600_000, 0)).toBe(570_000);
+    expect(scanDeadline(5_000, 0)).toBe(3_000);
+  });
+
+  it("splits a very short budget in half rather than scanning past the deadline", () => {
+    expect(scanDeadline(1_000, 0)).toBe(500);
   });
 });
