@@ -52,7 +52,7 @@ export interface PortwardenProps {
   readonly accounts?: string[];
   /** Scan every active account of the AWS Organization (needs organizations:ListAccounts). Default: false. */
   readonly organization?: boolean;
-  /** Regions to scan. Default: the stack's own region. */
+  /** Regions to scan. Default: every region enabled in each account (ec2:DescribeRegions). */
   readonly regions?: string[];
   /** The read-only role in each member account. Default: `PortwardenMemberRole`. */
   readonly memberRoleName?: string;
