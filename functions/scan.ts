@@ -36,11 +36,11 @@ export interface ScanDeps extends RoundDeps {
 }
 
 /**
- * Time kept back from the Lambda timeout for probes, DynamoDB writes and the return: 15% of what
- * remains, at least 5 s and at most 60 s.
+ * The scan stage's deadline: Lambda's remaining time minus what the DynamoDB writes and the return
+ * need (5%, 3-15 s). The stage itself keeps time for probes back from this deadline.
  */
-export function scanDeadline(remainingMs: number, nowMs: number): number {
-  const margin = Math.min(60_000, Math.max(5_000, remainingMs * 0.15));
+export function stageDeadline(remainingMs: number, nowMs: number): number {
+  const margin = Math.min(15_000, Math.max(3_000, remainingMs * 0.05));
   return nowMs + Math.max(1_000, remainingMs - margin);
 }
 
@@ -54,7 +54,7 @@ export function makeScanHandler(deps: () => ScanDeps) {
       const stage = await scanTargets(targets, roundDeps, {
         roundId: batch.BatchInput.roundId,
         ports,
-        deadline: scanDeadline(context.getRemainingTimeInMillis(), started),
+        deadline: stageDeadline(context.getRemainingTimeInMillis(), started),
         ...(now ? { now } : {}),
       });
       const openPorts = stage.results.reduce((sum, r) => sum + r.open.length, 0);

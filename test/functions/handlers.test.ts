@@ -3,7 +3,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { makeDiscoverHandler } from "../../functions/discover.ts";
 import { readEnvironment } from "../../functions/environment.ts";
 import { makeNotifyHandler, type NotifyDeps } from "../../functions/notify.ts";
-import { makeScanHandler, scanDeadline } from "../../functions/scan.ts";
+import { makeScanHandler, stageDeadline } from "../../functions/scan.ts";
 import type { RoundSummary } from "../../lib/alerts/types.ts";
 import { InputError } from "../../lib/errors/errors.ts";
 import type { AlertEvent } from "../../lib/findings/types.ts";
@@ -78,13 +78,13 @@ describe("event validation names the field", () => {
   });
 });
 
-describe("scanDeadline", () => {
-  it("keeps 15% of a 10-minute budget back for probes and writes", () => {
-    expect(scanDeadline(600_000, 1_000)).toBe(1_000 + 600_000 - 60_000);
+describe("stageDeadline", () => {
+  it("keeps 15 seconds of a 10-minute budget back for writes and the return", () => {
+    expect(stageDeadline(600_000, 1_000)).toBe(1_000 + 600_000 - 15_000);
   });
 
-  it("keeps at least 5 seconds back from a short budget", () => {
-    expect(scanDeadline(20_000, 0)).toBe(15_000);
+  it("keeps at least 3 seconds back from a short budget", () => {
+    expect(stageDeadline(20_000, 0)).toBe(17_000);
   });
 });
 
