@@ -182,6 +182,11 @@ export function makeNotifyHandler(deps: () => NotifyDeps) {
         incompleteScans,
       };
       const alerts = await notifyPending(d, summary, { now, failedTargets });
+      if (alerts.failed > 0)
+        logger.warn("alerts not delivered; they stay pending for the next round", {
+          failed: alerts.failed,
+          reason: alerts.publishError,
+        });
       let staleIps: string[] = [];
       if (complete) {
         try {

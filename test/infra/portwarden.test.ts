@@ -147,6 +147,10 @@ describe("Portwarden construct with defaults and a pager", () => {
     });
   });
 
+  it("keeps the round bucket when the stack is deleted (CloudFormation cannot delete it non-empty)", () => {
+    template.hasResource("AWS::S3::Bucket", { DeletionPolicy: "Retain" });
+  });
+
   it("denies non-TLS access to the round bucket", () => {
     template.hasResourceProperties("AWS::S3::BucketPolicy", {
       PolicyDocument: {
