@@ -16,11 +16,11 @@ import { probeOpenPorts } from "../probes/probe-open-ports.ts";
 import { type RoundReport, runRound } from "../round/run-round.ts";
 import { type ScanTarget, targetsFromHosts, targetsFromInventory } from "../round/targets.ts";
 import { scanHosts } from "../scan/scanner.ts";
-import type { ScanProgress } from "../scan/types.ts";
 import { DynamoStateStore } from "../state/dynamo-state-store.ts";
 import { DEFAULT_STATE_PATH, FileStateStore } from "../state/file-state-store.ts";
 import type { StateStore } from "../state/types.ts";
 import type { CliIo } from "./io.ts";
+import { progressLine } from "./progress.ts";
 import { parsePositiveNumber } from "./scan-command.ts";
 
 const HELP = `Usage: portwarden run [--targets H,H | --inventory FILE] [options]
@@ -124,20 +124,6 @@ async function discoverWithAws(region: string | undefined, io: CliIo, quiet: boo
   const inventory = await discoverInventory(options);
   if (io.interactive && !quiet) io.stderr("\r\x1b[K");
   return inventory;
-}
-
-function progressLine(io: CliIo) {
-  let shown = false;
-  return {
-    update(p: ScanProgress) {
-      shown = true;
-      const pct = p.probesTotal > 0 ? Math.min(100, Math.floor((100 * p.probesDone) / p.probesTotal)) : 100;
-      io.stderr(`\rscanning: ${pct}% of ${p.probesTotal} ports, ${p.open} open `);
-    },
-    done() {
-      if (shown) io.stderr("\r\x1b[K");
-    },
-  };
 }
 
 /** Lines the console notifier does not print: what failed, what was hidden. */

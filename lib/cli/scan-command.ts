@@ -3,8 +3,9 @@ import { catalogEntryFor } from "../catalog/kubernetes-ports.ts";
 import { InputError } from "../errors/errors.ts";
 import { DEFAULT_PORT_SPEC, parsePortSpec } from "../ports/port-spec.ts";
 import { DEFAULT_TUNING, MAX_SOCKET_BUDGET, scanHosts } from "../scan/scanner.ts";
-import type { ScanProgress, ScanResult } from "../scan/types.ts";
+import type { ScanResult } from "../scan/types.ts";
 import type { CliIo } from "./io.ts";
+import { progressLine } from "./progress.ts";
 
 const HELP = `Usage: portwarden scan HOST... [--ports SPEC] [--json] [--socket-budget N] [--max-seconds S]
 
@@ -86,20 +87,6 @@ function parseScanArgs(argv: string[]) {
       help: { type: "boolean", short: "h" },
     },
   });
-}
-
-function progressLine(io: CliIo) {
-  let shown = false;
-  return {
-    update(p: ScanProgress) {
-      shown = true;
-      const pct = p.probesTotal > 0 ? Math.min(100, Math.floor((100 * p.probesDone) / p.probesTotal)) : 100;
-      io.stderr(`\rscanning: ${pct}% of ${p.probesTotal} ports, ${p.open} open `);
-    },
-    done() {
-      if (shown) io.stderr("\r\x1b[K");
-    },
-  };
 }
 
 /** Human output: one block per scanned address. */

@@ -6,9 +6,11 @@
  */
 import { execFileSync, spawnSync } from "node:child_process";
 import { parseArgs } from "node:util";
+import { dropSynExcept, dropSynRandomly } from "../scan/fixtures/iptables-rules.ts";
 
 const HOST = "127.0.2.1";
-const BUNDLE = ".bench/portwarden.mjs";
+// Code-split like a deployed CLI: `scan` loads its own chunk, not the AWS SDK of `run`/`inventory`.
+const BUNDLE = ".bench/cli/main.js";
 
 interface Case {
   name: string;
@@ -38,24 +40,7 @@ const { values } = parseArgs({
 });
 const lossRuns = Number(values.runs ?? 10);
 
-const dropAllBut = (open: number[]) => [
-  [
-    "-A",
-    "INPUT",
-    "-d",
-    HOST,
-    "-p",
-    "tcp",
-    "--syn",
-    "-m",
-    "multiport",
-    "!",
-    "--dports",
-    open.join(","),
-    "-j",
-    "DROP",
-  ],
-];
+const dropAllBut = (open: number[]) => dropSynExcept(HOST, open);
 const CASES: Case[] = [
   { name: "1-rst", open: [22, 6443, 10250, 31337], rules: () => [], runs: 3, nmap: true },
   { name: "2-sg-drop", open: [22, 6443, 10250, 31337], rules: dropAllBut, runs: 1, nmap: true },
@@ -69,25 +54,7 @@ const CASES: Case[] = [
   {
     name: "3-loss-8pct",
     open: [22, 2379, 6443, 10250, 10255, 30080, 31337],
-    rules: () => [
-      [
-        "-A",
-        "INPUT",
-        "-d",
-        HOST,
-        "-p",
-        "tcp",
-        "--syn",
-        "-m",
-        "statistic",
-        "--mode",
-        "random",
-        "--probability",
-        "0.08",
-        "-j",
-        "DROP",
-      ],
-    ],
+    rules: () => dropSynRandomly(HOST, 0.08),
     runs: lossRuns,
     nmap: true,
   },

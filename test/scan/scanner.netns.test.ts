@@ -1,28 +1,11 @@
 import { describe, expect, it } from "vitest";
 import { requirePrivateNetns } from "../support/netns.ts";
+import { dropSynExcept, dropSynRandomly } from "./fixtures/iptables-rules.ts";
 import { runScenario } from "./fixtures/run-scenario.ts";
 
 // Each scenario runs in its own fresh network namespace (only lo), so full-range scans see exactly
 // the listeners and iptables rules the test set up: that is the ground truth.
 const HOST = "127.0.2.1";
-const dropSynExcept = (host: string, open: number[]) => [
-  [
-    "-A",
-    "INPUT",
-    "-d",
-    host,
-    "-p",
-    "tcp",
-    "--syn",
-    "-m",
-    "multiport",
-    "!",
-    "--dports",
-    open.join(","),
-    "-j",
-    "DROP",
-  ],
-];
 
 describe.runIf(requirePrivateNetns())("scanHosts against real sockets", () => {
   it("finds exactly the listeners on a full-range scan where every other port answers RST", async () => {
@@ -58,25 +41,7 @@ describe.runIf(requirePrivateNetns())("scanHosts against real sockets", () => {
     const open = [22, 443, 6443, 10250, 10255, 30080, 31337];
     const { results } = await runScenario({
       listeners: open.map((port) => ({ host: HOST, port })),
-      iptables: [
-        [
-          "-A",
-          "INPUT",
-          "-d",
-          HOST,
-          "-p",
-          "tcp",
-          "--syn",
-          "-m",
-          "statistic",
-          "--mode",
-          "random",
-          "--probability",
-          "0.08",
-          "-j",
-          "DROP",
-        ],
-      ],
+      iptables: dropSynRandomly(HOST, 0.08),
       targets: [HOST],
       ports: "1-32767",
     });
