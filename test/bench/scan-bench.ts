@@ -42,7 +42,7 @@ const lossRuns = Number(values.runs ?? 10);
 
 const dropAllBut = (open: number[]) => dropSynExcept(HOST, open);
 const CASES: Case[] = [
-  { name: "1-rst", open: [22, 6443, 10250, 31337], rules: () => [], runs: 3, nmap: true },
+  { name: "1-rst", open: [22, 6443, 10250, 31337], rules: () => [], runs: 5, nmap: true },
   { name: "2-sg-drop", open: [22, 6443, 10250, 31337], rules: dropAllBut, runs: 1, nmap: true },
   {
     name: "2b-sg-drop-two-unlisted",
