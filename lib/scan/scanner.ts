@@ -255,6 +255,7 @@ class ScanEngine {
         settled = true;
         if (this.timer) clearInterval(this.timer);
         this.timer = undefined;
+        this.connector.trim();
         this.reportProgress(true);
         resolve(this.results);
       };
@@ -318,6 +319,8 @@ class ScanEngine {
       host.inflight++;
       host.fifo.push(probe);
     }
+    // Nothing left to launch for now (a pass is draining): don't hold idle sockets open.
+    if (idle >= hosts.length) this.connector.trim();
   }
 
   private readonly resumePump = (): void => {
@@ -341,6 +344,9 @@ class ScanEngine {
       const selfConnect = host.loopback && this.connector.localPort(probe) === probe.port;
       this.connector.reset(probe);
       this.classify(host, probe, selfConnect ? UV.ECONNREFUSED : 0);
+    } else if (status === UV.ECONNREFUSED) {
+      this.connector.release(probe, host.resolved.family);
+      this.classify(host, probe, status);
     } else {
       this.connector.abort(probe);
       this.classify(host, probe, status);
@@ -388,6 +394,7 @@ class ScanEngine {
     } else {
       host.again.push(port);
     }
+    this.connector.trim(); // kept sockets are fds too
     this.budget = Math.max(8, Math.floor(Math.min(this.budget, this.inflight) * 0.8));
     this.backoffMs = Math.min(500, this.backoffMs === 0 ? 5 : this.backoffMs * 2);
     this.pausedUntil = performance.now() + this.backoffMs;
