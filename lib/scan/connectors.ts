@@ -18,7 +18,7 @@ export type ProbeCallback = (probe: Probe, status: number) => void;
 
 /**
  * Starts TCP connects and tears them down. Two implementations: the libuv TCP handle Node's own
- * `net` is built on (3x less CPU per probe, measured in BENCHMARKS.md), and `net.Socket` as the
+ * `net` is built on (under half the CPU per probe, and it can reconnect refused sockets; BENCHMARKS.md), and `net.Socket` as the
  * portable fallback.
  */
 export interface Connector {
