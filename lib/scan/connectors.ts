@@ -18,8 +18,8 @@ export type ProbeCallback = (probe: Probe, status: number) => void;
 
 /**
  * Starts TCP connects and tears them down. Two implementations: the libuv TCP handle Node's own
- * `net` is built on (under half the CPU per probe, and it can reconnect refused sockets; BENCHMARKS.md), and `net.Socket` as the
- * portable fallback.
+ * `net` is built on (under half the CPU per probe, and it can reconnect refused sockets; see
+ * BENCHMARKS.md), and `net.Socket` as the portable fallback.
  */
 export interface Connector {
   readonly name: string;
