@@ -76,6 +76,10 @@ class HostScan {
   fifo: Probe[] = [];
   fifoHead = 0;
   readonly rtt: RttEstimator;
+  /** Probes launched with the cautious timeout (see `sentinelEnd`); checked apart from the FIFO. */
+  sentinels: Probe[] = [];
+  /** First-pass positions below this are the catalogue's single ports: they wait `initialMs`. */
+  readonly sentinelEnd: number;
   readonly open: number[] = [];
   readonly startedAt = performance.now();
   readonly loopback: boolean;
@@ -86,11 +90,38 @@ class HostScan {
     readonly index: number,
     readonly resolved: ResolvedTarget,
     readonly ports: PortSet,
-    timeouts: TimeoutPolicy,
+    private readonly timeouts: TimeoutPolicy,
+    private readonly neighbours: RttEstimator,
+    private readonly batch: RttEstimator,
   ) {
     this.rtt = new RttEstimator(timeouts);
-    this.order = firstPassOrder(ports);
+    const { order, priorityCount } = firstPassOrder(ports);
+    this.order = order;
+    this.sentinelEnd = priorityCount;
     this.loopback = resolved.ip.startsWith("127.") || resolved.ip === "::1";
+  }
+
+  /**
+   * How long a probe may stay unanswered. A host that has answered uses its own estimate; one
+   * that has not (yet) borrows what the network taught the scan, as nmap's group timing does:
+   * first from hosts in the same /24 or /64, then from the whole batch, else `initialMs`.
+   */
+  get timeoutMs(): number {
+    if (this.rtt.samples > 0) return this.rtt.timeoutMs;
+    if (this.neighbours.samples > 0) return this.neighbours.timeoutMs;
+    if (this.batch.samples > 0) return this.batch.timeoutMs;
+    return this.rtt.timeoutMs;
+  }
+
+  /** Sentinel probes wait `initialMs` until the host has answered once: the safety net for a host
+   * slower than its neighbours (its catalogue ports still get a full chance to teach its RTT). */
+  get sentinelTimeoutMs(): number {
+    return this.rtt.samples > 0 ? this.rtt.timeoutMs : Math.max(this.timeouts.initialMs, this.timeoutMs);
+  }
+
+  /** True when the next probe to launch is one of the first pass's catalogue ports. */
+  get nextIsSentinel(): boolean {
+    return this.pass === 0 && this.again.length === 0 && this.pos < this.sentinelEnd;
   }
 
   get launchable(): boolean {
@@ -103,7 +134,7 @@ class HostScan {
 }
 
 /** Random order (so no fixed pattern trips rate limits or IDS), priority ports first. */
-function firstPassOrder(ports: PortSet): Uint16Array {
+function firstPassOrder(ports: PortSet): { order: Uint16Array; priorityCount: number } {
   const all = ports.toArray();
   const order = new Uint16Array(all.length);
   const priority = PRIORITY_PORTS.filter((p) => ports.has(p));
@@ -113,7 +144,23 @@ function firstPassOrder(ports: PortSet): Uint16Array {
   const restStart = k;
   for (const p of all) if (!isPriority.has(p)) order[k++] = p;
   shuffleRange(order, restStart, k);
-  return order;
+  return { order, priorityCount: restStart };
+}
+
+/** Hosts in one /24 (IPv4) or /64 (IPv6) share an RTT estimate: usually one subnet, one path. */
+export function networkPrefix(ip: string, family: 4 | 6): string {
+  if (family === 4) return ip.slice(0, ip.lastIndexOf("."));
+  const [head = "", tail] = ip.toLowerCase().split("::");
+  const front = head === "" ? [] : head.split(":");
+  const back = tail === undefined || tail === "" ? [] : tail.split(":");
+  const groups =
+    tail === undefined
+      ? front
+      : [...front, ...new Array<string>(Math.max(0, 8 - front.length - back.length)).fill("0"), ...back];
+  return groups
+    .slice(0, 4)
+    .map((g) => g.replace(/^0+(?=.)/, ""))
+    .join(":");
 }
 
 function shuffleInPlace<T>(items: T[]): T[] {
@@ -227,6 +274,10 @@ class ScanEngine {
   private lastProgress = 0;
   private readonly probesTotal: number;
   private openCount = 0;
+  /** Group timing: every answer of every host feeds the batch and its host's /24 or /64 estimate. */
+  private readonly batchRtt: RttEstimator;
+  private readonly prefixRtt = new Map<string, RttEstimator>();
+  private readonly hostPrefixRtt: RttEstimator[] = [];
   private timer: NodeJS.Timeout | undefined;
   private finish: (() => void) | undefined;
 
@@ -238,6 +289,7 @@ class ScanEngine {
     this.waiting = [...targets];
     this.results = new Array<ScanResult>(targets.length);
     this.budget = tuning.socketBudget;
+    this.batchRtt = new RttEstimator(tuning.timeouts);
     this.connector = createConnector(tuning.connector, (probe, status) => this.onAnswer(probe, status));
     this.deadline =
       options.deadline === undefined
@@ -273,7 +325,17 @@ class ScanEngine {
       this.waiting.length > 0
     ) {
       const target = this.waiting.shift() as ResolvedTarget;
-      this.hosts.push(new HostScan(this.nextIndex++, target, this.options.ports, this.tuning.timeouts));
+      const prefix = networkPrefix(target.ip, target.family);
+      let neighbours = this.prefixRtt.get(prefix);
+      if (!neighbours) {
+        neighbours = new RttEstimator(this.tuning.timeouts);
+        this.prefixRtt.set(prefix, neighbours);
+      }
+      const index = this.nextIndex++;
+      this.hostPrefixRtt[index] = neighbours;
+      this.hosts.push(
+        new HostScan(index, target, this.options.ports, this.tuning.timeouts, neighbours, this.batchRtt),
+      );
     }
   }
 
@@ -298,6 +360,7 @@ class ScanEngine {
       }
       idle = 0;
       launched++;
+      const sentinel = host.nextIsSentinel;
       const port = host.nextPort();
       const probe: Probe = {
         hostIndex: host.index,
@@ -317,7 +380,8 @@ class ScanEngine {
       }
       this.inflight++;
       host.inflight++;
-      host.fifo.push(probe);
+      if (sentinel) host.sentinels.push(probe);
+      else host.fifo.push(probe);
     }
     // Nothing left to launch for now (a pass is draining): don't hold idle sockets open.
     if (idle >= hosts.length) this.connector.trim();
@@ -361,7 +425,10 @@ class ScanEngine {
     const port = probe.port;
     const previous = host.state[port];
     if (status === 0 || status === UV.ECONNREFUSED || status === UV.ECONNRESET) {
-      host.rtt.observe(performance.now() - probe.startedAt);
+      const rtt = performance.now() - probe.startedAt;
+      host.rtt.observe(rtt);
+      this.batchRtt.observe(rtt);
+      (this.hostPrefixRtt[host.index] as RttEstimator).observe(rtt);
       if (previous === UNANSWERED) host.recoveredThisPass++;
       if (status === 0) {
         host.state[port] = OPEN;
@@ -458,6 +525,7 @@ class ScanEngine {
     host.state = new Uint8Array(0);
     host.localErrors = undefined;
     host.fifo = [];
+    host.sentinels = [];
     this.activateHosts();
     if (this.hosts.every((h) => h.finished) && this.waiting.length === 0) this.finish?.();
   }
@@ -467,6 +535,14 @@ class ScanEngine {
     host.pos = host.order.length;
     host.again = [];
     host.retry = [];
+    for (const probe of host.sentinels) {
+      if (probe.settled) continue;
+      probe.settled = true;
+      this.connector.abort(probe);
+      this.inflight--;
+      host.inflight--;
+    }
+    host.sentinels = [];
     for (let i = host.fifoHead; i < host.fifo.length; i++) {
       const probe = host.fifo[i] as Probe;
       if (probe.settled) continue;
@@ -510,20 +586,15 @@ class ScanEngine {
     }
     for (const host of this.hosts) {
       if (host.finished) continue;
-      const timeout = host.rtt.timeoutMs;
+      if (host.sentinels.length > 0) this.expireSentinels(host, now);
+      const timeout = host.timeoutMs;
       const fifo = host.fifo;
       let head = host.fifoHead;
       while (head < fifo.length) {
         const probe = fifo[head] as Probe;
         if (!probe.settled) {
           if (now - probe.startedAt < timeout) break;
-          probe.settled = true;
-          this.connector.abort(probe);
-          this.inflight--;
-          host.inflight--;
-          this.probesDone++;
-          host.state[probe.port] = UNANSWERED;
-          host.retry.push(probe.port);
+          this.expire(host, probe);
         }
         head++;
       }
@@ -536,6 +607,30 @@ class ScanEngine {
     }
     this.reportProgress(false);
     this.pump();
+  }
+
+  private expireSentinels(host: HostScan, now: number): void {
+    const timeout = host.sentinelTimeoutMs;
+    let kept = 0;
+    for (const probe of host.sentinels) {
+      if (probe.settled) continue;
+      if (now - probe.startedAt >= timeout) {
+        this.expire(host, probe);
+        continue;
+      }
+      host.sentinels[kept++] = probe;
+    }
+    host.sentinels.length = kept;
+  }
+
+  private expire(host: HostScan, probe: Probe): void {
+    probe.settled = true;
+    this.connector.abort(probe);
+    this.inflight--;
+    host.inflight--;
+    this.probesDone++;
+    host.state[probe.port] = UNANSWERED;
+    host.retry.push(probe.port);
   }
 
   private reportProgress(final: boolean): void {

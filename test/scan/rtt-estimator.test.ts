@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { RttEstimator } from "../../lib/scan/rtt-estimator.ts";
+import { networkPrefix } from "../../lib/scan/scanner.ts";
 
 describe("RttEstimator", () => {
   const policy = { initialMs: 500, floorMs: 100, ceilingMs: 1500 };
@@ -25,5 +26,16 @@ describe("RttEstimator", () => {
     const rtt = new RttEstimator(policy);
     rtt.observe(5000);
     expect(rtt.timeoutMs).toBe(1500);
+  });
+});
+
+describe("networkPrefix (hosts that share group timing)", () => {
+  it("groups IPv4 by /24 and IPv6 by /64, whatever the spelling", () => {
+    expect(networkPrefix("10.1.2.3", 4)).toBe("10.1.2");
+    expect(networkPrefix("10.1.3.3", 4)).not.toBe(networkPrefix("10.1.2.3", 4));
+    expect(networkPrefix("2001:db8::1", 6)).toBe("2001:db8:0:0");
+    expect(networkPrefix("2001:0db8:0000:0000:ffff::2", 6)).toBe("2001:db8:0:0");
+    expect(networkPrefix("2001:db8:0:1::1", 6)).toBe("2001:db8:0:1");
+    expect(networkPrefix("::1", 6)).toBe("0:0:0:0");
   });
 });

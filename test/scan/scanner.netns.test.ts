@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { requirePrivateNetns } from "../support/netns.ts";
-import { dropSynExcept, dropSynRandomly } from "./fixtures/iptables-rules.ts";
+import { dropAllSyn, dropSynExcept, dropSynRandomly } from "./fixtures/iptables-rules.ts";
 import { runScenario } from "./fixtures/run-scenario.ts";
 
 // Each scenario runs in its own fresh network namespace (only lo), so full-range scans see exactly
@@ -103,6 +103,50 @@ describe.runIf(requirePrivateNetns())("scanHosts against real sockets", () => {
       ["127.0.2.3", [], true],
     ]);
     expect(results[2]?.filtered).toBe(42);
+  });
+
+  // Group timing: the silent host borrows the answering neighbour's learned timeout. Correctness
+  // only here (timing is in `npm run bench:scan -- --only 4`); a wrong borrowed timeout would show
+  // as a missed port or an incomplete scan.
+  it("scans a silent host beside an answering one, full range, under 1,024 fds: both exact", async () => {
+    const open = [22, 6443, 10250, 31337];
+    const { results } = await runScenario(
+      {
+        listeners: open.map((port) => ({ host: "127.0.2.1", port })),
+        iptables: dropAllSyn("127.0.2.2"),
+        targets: ["127.0.2.1", "127.0.2.2"],
+        ports: "all",
+      },
+      { fdLimit: 1024 },
+    );
+    expect(results.map((r) => [r.ip, r.open, r.closed, r.filtered, r.complete])).toEqual([
+      ["127.0.2.1", open, 65535 - open.length, 0, true],
+      ["127.0.2.2", [], 0, 65535, true],
+    ]);
+  });
+
+  it("keeps every open port of a lossy host scanned beside a silent one", async () => {
+    const open = [22, 443, 6443, 10250, 10255, 30080, 31337];
+    const { results } = await runScenario({
+      listeners: open.map((port) => ({ host: "127.0.2.1", port })),
+      iptables: [...dropSynRandomly("127.0.2.1", 0.08), ...dropAllSyn("127.0.2.2")],
+      targets: ["127.0.2.1", "127.0.2.2"],
+      ports: "1-32767",
+    });
+    expect(results[0]).toMatchObject({ open, closed: 32767 - open.length, filtered: 0, complete: true });
+    expect(results[1]).toMatchObject({ open: [], filtered: 32767, complete: true });
+  });
+
+  it("finds the open ports of a host in another /24 that answers only outside the catalogue", async () => {
+    // Its neighbour teaches a batch-wide timeout; it must still be exact (its own answers take over).
+    const open = [40123, 51234];
+    const { results } = await runScenario({
+      listeners: [{ host: "127.0.2.1", port: 22 }, ...open.map((port) => ({ host: "127.0.3.1", port }))],
+      iptables: dropSynExcept("127.0.3.1", open),
+      targets: ["127.0.2.1", "127.0.3.1"],
+      ports: "all",
+    });
+    expect(results[1]).toMatchObject({ open, closed: 0, filtered: 65535 - open.length, complete: true });
   });
 
   it("scans IPv6 targets", async () => {
