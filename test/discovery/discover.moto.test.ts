@@ -1,6 +1,8 @@
+import { DescribeInstancesCommand } from "@aws-sdk/client-ec2";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { AwsClients } from "../../lib/aws/clients.ts";
 import { discoverInventory } from "../../lib/discovery/discover.ts";
+import { clusterNodeFilters } from "../../lib/discovery/region-inventory.ts";
 import type { ClusterInventory, Inventory } from "../../lib/discovery/types.ts";
 import { type Moto, startMoto } from "../support/moto.ts";
 import {
@@ -233,6 +235,31 @@ describe("discoverInventory against moto", () => {
     const inventory = await discoverInventory({ regions: ["us-east-1"] });
 
     expect(inventory.clusters).toEqual([]);
+  });
+
+  it("asks EC2 for running cluster nodes only: the server filters out the rest", async () => {
+    const { clients, subnetId, vpcId } = await seedClients(SCANNER_ACCOUNT);
+    const sg = await securityGroup(clients.ec2, vpcId, []);
+    await instance(clients.ec2, { subnetId, groupIds: [sg], tags: { Name: "bastion" } });
+    const stopped = await instance(clients.ec2, {
+      subnetId,
+      groupIds: [sg],
+      tags: { "eks:cluster-name": "x" },
+    });
+    await stop(clients.ec2, stopped);
+    const wanted = [
+      await instance(clients.ec2, { subnetId, groupIds: [sg], tags: { "eks:cluster-name": "a" } }),
+      await instance(clients.ec2, { subnetId, groupIds: [sg], tags: { "aws:eks:cluster-name": "b" } }),
+      await instance(clients.ec2, { subnetId, groupIds: [sg], tags: { "kubernetes.io/cluster/c": "owned" } }),
+      await instance(clients.ec2, { subnetId, groupIds: [sg], tags: { "k3s.io/cluster": "d" } }),
+    ];
+
+    const { Reservations } = await clients.ec2.send(
+      new DescribeInstancesCommand({ Filters: clusterNodeFilters(["k3s.io/cluster"]) }),
+    );
+
+    const returned = (Reservations ?? []).flatMap((r) => r.Instances ?? []).map((i) => i.InstanceId);
+    expect(returned.sort()).toEqual([...wanted].sort());
   });
 
   it("inventories a member account through AssumeRole next to the scanner's own", async () => {
