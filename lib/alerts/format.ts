@@ -1,6 +1,13 @@
 import { isIP } from "node:net";
 import { catalogEntryFor } from "../catalog/kubernetes-ports.ts";
-import type { AlertEvent, AlertEventType, Finding, FindingKind, NodeContext } from "../findings/types.ts";
+import type {
+  AlertEvent,
+  AlertEventType,
+  ChangeCause,
+  Finding,
+  FindingKind,
+  NodeContext,
+} from "../findings/types.ts";
 import type { RoundSummary } from "./types.ts";
 
 /**
@@ -25,6 +32,8 @@ export interface AlertMessageV1 {
   whyItMatters: string;
   fix: string;
   message?: string;
+  /** Event-driven rescans: the change that caused it (sanitised). */
+  cause?: ChangeCause;
 }
 
 /** The JSON body of a round summary. */
@@ -142,7 +151,12 @@ export function fixText(finding: Finding): string {
   );
 }
 
-/** A console line: severity, event, kind, endpoint, service, evidence, where. */
+/** `AuthorizeSecurityGroupIngress by arn:aws:sts::…:assumed-role/ops/alice at 2026-…Z`. */
+export function causeText(cause: ChangeCause): string {
+  return safeText(`${cause.eventName} by ${cause.actor} at ${cause.at}`, 300);
+}
+
+/** A console line: severity, event, kind, endpoint, service, evidence, where (and the cause, if known). */
 export function consoleLine(event: AlertEvent): string {
   const f = event.finding;
   const label = event.eventType === "new" ? "NEW" : event.eventType === "resolved" ? "RESOLVED" : "FAILED";
@@ -159,6 +173,7 @@ export function consoleLine(event: AlertEvent): string {
     safeText(f.service, MAX_NAME_CHARS).padEnd(18),
     detail,
     where ? ` [${where}]` : "",
+    event.cause ? ` (after ${causeText(event.cause)})` : "",
   ]
     .join(" ")
     .trimEnd();
@@ -179,6 +194,7 @@ export function emailText(event: AlertEvent): string {
       : `Evidence:       ${safeText(f.evidence, MAX_EVIDENCE_CHARS)}`,
   ];
   if (event.eventType === "new") lines.push(`How to fix:     ${fixText(f)}`);
+  if (event.cause) lines.push(`Caused by:      ${causeText(event.cause)}`);
   if (event.firstSeen) lines.push(`First seen:     ${event.firstSeen}`);
   lines.push(`Reported at:    ${event.at}`, `Alert id:       ${event.id}`, "");
   lines.push(
@@ -217,6 +233,17 @@ export function alertMessageBody(event: AlertEvent): AlertMessageV1 {
     whyItMatters: whyItMatters(event),
     fix: finding.fix ?? "",
     ...(event.message ? { message: safeText(event.message, MAX_EVIDENCE_CHARS) } : {}),
+    ...(event.cause ? { cause: safeCause(event.cause) } : {}),
+  };
+}
+
+function safeCause(cause: ChangeCause): ChangeCause {
+  return {
+    eventName: safeText(cause.eventName, MAX_NAME_CHARS),
+    actor: safeText(cause.actor, 300),
+    at: safeText(cause.at, 64),
+    ...(cause.account ? { account: safeText(cause.account, 64) } : {}),
+    ...(cause.region ? { region: safeText(cause.region, 64) } : {}),
   };
 }
 

@@ -3,6 +3,7 @@ import { EC2Client } from "@aws-sdk/client-ec2";
 import { EKSClient } from "@aws-sdk/client-eks";
 import { OrganizationsClient } from "@aws-sdk/client-organizations";
 import { S3Client } from "@aws-sdk/client-s3";
+import { SecurityHubClient } from "@aws-sdk/client-securityhub";
 import { SNSClient } from "@aws-sdk/client-sns";
 import { STSClient } from "@aws-sdk/client-sts";
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from "@smithy/types";
@@ -62,6 +63,9 @@ export class AwsClients {
   }
   get sns(): SNSClient {
     return this.get("sns", () => new SNSClient(base(this.options)));
+  }
+  get securityhub(): SecurityHubClient {
+    return this.get("securityhub", () => new SecurityHubClient(base(this.options)));
   }
   get s3(): S3Client {
     // moto (and any custom endpoint) needs path-style bucket addressing.

@@ -16,6 +16,7 @@ import { probeOpenPorts } from "../probes/probe-open-ports.ts";
 import { type RoundReport, runRound } from "../round/run-round.ts";
 import { type ScanTarget, targetsFromHosts, targetsFromInventory } from "../round/targets.ts";
 import { scanHosts } from "../scan/scanner.ts";
+import { withSecurityHub } from "../securityhub/destination.ts";
 import { DynamoStateStore } from "../state/dynamo-state-store.ts";
 import { DEFAULT_STATE_PATH, FileStateStore } from "../state/file-state-store.ts";
 import type { StateStore } from "../state/types.ts";
@@ -34,7 +35,9 @@ State and alerts:
   --state PATH         JSON state file (default ${DEFAULT_STATE_PATH})
   --table NAME         DynamoDB table instead of the state file
   --sns-topic-arn ARN  publish alerts to this SNS topic instead of printing them
-  --region R           AWS region for --table and discovery (default $AWS_REGION; SNS uses the ARN's)
+  --security-hub       also import new/resolved findings into AWS Security Hub (this account, --region)
+  --region R           AWS region for --table, --security-hub and discovery (default $AWS_REGION;
+                       SNS uses the ARN's)
 Options:
   --ports SPEC         ports, ranges and profiles: kubernetes (default), all, e.g. kubernetes,8000-8100
   --config FILE        suppressions and diff policy (see README, "Suppressions")
@@ -60,6 +63,7 @@ function parseRunArgs(argv: string[]) {
         state: { type: "string" },
         table: { type: "string" },
         "sns-topic-arn": { type: "string" },
+        "security-hub": { type: "boolean" },
         region: { type: "string" },
         ports: { type: "string", short: "p" },
         config: { type: "string" },
@@ -187,10 +191,18 @@ export async function runCommand(argv: string[], io: CliIo): Promise<number> {
         : new FileStateStore(values.state !== undefined ? { path: values.state } : {});
     // With --json, stdout carries the report alone; console alerts go to stderr.
     const alertOut = values.json ? io.stderr : io.stdout;
-    const notifier: Notifier =
+    let notifier: Notifier =
       topicArn !== undefined && snsRegion
         ? new SnsNotifier({ client: awsClients(snsRegion).sns, topicArn })
         : new ConsoleNotifier({ write: alertOut });
+    if (values["security-hub"])
+      notifier = await withSecurityHub(
+        notifier,
+        awsClients(regionFrom(values.region, "--security-hub")),
+        (rejected) => {
+          for (const r of rejected) io.stderr(`Security Hub refused ${r.id}: ${r.error}\n`);
+        },
+      );
 
     const progress = io.interactive && !values.json ? progressLine(io) : undefined;
     const report = await runRound(

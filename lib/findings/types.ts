@@ -62,4 +62,19 @@ export interface AlertEvent {
   at: string;
   /** For round-failed: what failed (sanitised). */
   message?: string;
+  /** Event-driven rounds: the AWS change (CloudTrail event) after which this exposure appeared. */
+  cause?: ChangeCause;
+}
+
+/** Who changed what, when: from the CloudTrail event that started an event-driven rescan. */
+export interface ChangeCause {
+  /** CloudTrail `eventName`, e.g. `AuthorizeSecurityGroupIngress`. */
+  eventName: string;
+  /** `userIdentity.arn` (or the principal id / invoking service when there is no ARN). */
+  actor: string;
+  /** `eventTime`. */
+  at: string;
+  /** The member account and region the change was made in. */
+  account?: string;
+  region?: string;
 }
