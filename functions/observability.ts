@@ -1,14 +1,15 @@
 import { Logger } from "@aws-lambda-powertools/logger";
 import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
+import { METRICS_NAMESPACE, SERVICE_NAME } from "../lib/contracts/deployment.ts";
 
 /**
  * Logger and Metrics, made once per cold start. Service name and namespace come from the
  * environment CDK sets (POWERTOOLS_SERVICE_NAME, POWERTOOLS_METRICS_NAMESPACE).
  */
-export const logger = new Logger({ serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? "portwarden" });
+export const logger = new Logger({ serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? SERVICE_NAME });
 export const metrics = new Metrics({
-  namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? "Portwarden",
-  serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? "portwarden",
+  namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? METRICS_NAMESPACE,
+  serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? SERVICE_NAME,
 });
 
 /** What one scan invocation did, as EMF metrics (one line per invocation, flushed at its end). */

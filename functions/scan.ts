@@ -1,34 +1,16 @@
 import type { Context } from "aws-lambda";
-import { z } from "zod";
 import { parseScanTargets } from "../lib/config/inventory-file.ts";
 import { parseInput } from "../lib/config/zod-input.ts";
+import { ENV } from "../lib/contracts/deployment.ts";
+import { type ScanBatchOutput, scanEventSchema } from "../lib/contracts/lambda-events.ts";
 import type { PortSet } from "../lib/ports/port-set.ts";
-import { parsePortSpec } from "../lib/ports/port-spec.ts";
+import { DEFAULT_PORT_SPEC, parsePortSpec } from "../lib/ports/port-spec.ts";
 import { probeOpenPorts } from "../lib/probes/probe-open-ports.ts";
-import { type RoundDeps, scanTargets, type TargetFailure } from "../lib/round/scan-stage.ts";
+import { type RoundDeps, scanTargets } from "../lib/round/scan-stage.ts";
 import { scanHosts } from "../lib/scan/scanner.ts";
 import { DynamoStateStore } from "../lib/state/dynamo-state-store.ts";
 import { lambdaClients, once, readEnvironment, required } from "./environment.ts";
 import { instrumented, logger, recordScanMetrics } from "./observability.ts";
-
-/** One Distributed Map batch (ItemBatcher): a few targets that share one socket budget. */
-export const scanEventSchema = z.object({
-  Items: z.array(z.unknown()).min(1).max(50),
-  BatchInput: z.object({
-    roundId: z.string().regex(/^[A-Za-z0-9_.:-]{1,80}$/, "is not a round id (1-80 of A-Z a-z 0-9 _ . : -)"),
-  }),
-});
-
-/** Small on purpose: the Map writes one of these per batch to S3 and Notify sums them. */
-export interface ScanBatchOutput {
-  targets: number;
-  newExposures: number;
-  resolved: number;
-  openExposures: number;
-  incompleteScans: number;
-  openPorts: number;
-  failedTargets: TargetFailure[];
-}
 
 export interface ScanDeps extends RoundDeps {
   ports: PortSet;
@@ -86,9 +68,9 @@ export const scanDeps = once((): ScanDeps => {
     probe: probeOpenPorts,
     store: new DynamoStateStore({
       client: lambdaClients(env).dynamodb,
-      tableName: required(env, "STATE_TABLE_NAME"),
+      tableName: required(env, ENV.stateTableName),
     }),
-    ports: parsePortSpec(env.PORT_SPEC ?? "kubernetes", "environment.PORT_SPEC"),
+    ports: parsePortSpec(env[ENV.portSpec] ?? DEFAULT_PORT_SPEC, `environment.${ENV.portSpec}`),
   };
 });
 

@@ -1,7 +1,13 @@
 import { CliCredentialsStackSynthesizer, Stack, type StackProps, Validations } from "aws-cdk-lib";
 import { ArnPrincipal, PolicyDocument, PolicyStatement, Role } from "aws-cdk-lib/aws-iam";
 import type { Construct } from "constructs";
-import { InputError } from "../lib/errors/errors.ts";
+import {
+  assertAccountId,
+  assertExternalId,
+  assertRoleName,
+  roleArn,
+} from "../lib/contracts/aws-identifiers.ts";
+import { DEFAULT_DISCOVERY_ROLE_NAME, DEFAULT_MEMBER_ROLE_NAME } from "../lib/contracts/deployment.ts";
 
 /**
  * Exactly the read-only calls discovery makes in an account (lib/discovery/region-inventory.ts,
@@ -40,16 +46,17 @@ export class PortwardenMemberRoleStack extends Stack {
   constructor(scope: Construct, id: string, props: PortwardenMemberRoleStackProps) {
     // No assets and no bootstrap rule: deployable in un-bootstrapped accounts and as a StackSet template.
     super(scope, id, { synthesizer: new CliCredentialsStackSynthesizer(), ...props });
-    if (!/^\d{12}$/.test(props.scannerAccountId))
-      throw new InputError("scannerAccountId", `'${props.scannerAccountId}' is not a 12-digit account id`);
-    if (!/^[\w+=,.@:/-]{2,1224}$/.test(props.externalId))
-      throw new InputError("externalId", "must be 2-1224 characters of letters, digits and +=,.@:/-");
-    const discoveryRoleName = props.discoveryRoleName ?? "portwarden-discovery";
+    assertAccountId(props.scannerAccountId, "scannerAccountId");
+    assertExternalId(props.externalId, "externalId");
+    const discoveryRoleName = assertRoleName(
+      props.discoveryRoleName ?? DEFAULT_DISCOVERY_ROLE_NAME,
+      "discoveryRoleName",
+    );
     this.role = new Role(this, "MemberRole", {
-      roleName: props.roleName ?? "PortwardenMemberRole",
+      roleName: assertRoleName(props.roleName ?? DEFAULT_MEMBER_ROLE_NAME, "roleName"),
       description: "portwarden: read-only discovery of EKS clusters, nodes and their security groups",
       assumedBy: new ArnPrincipal(
-        `arn:${this.partition}:iam::${props.scannerAccountId}:role/${discoveryRoleName}`,
+        roleArn(this.partition, props.scannerAccountId, discoveryRoleName),
       ).withConditions({ StringEquals: { "sts:ExternalId": props.externalId } }),
       inlinePolicies: {
         discovery: new PolicyDocument({

@@ -1,10 +1,10 @@
 import { type CfnElement, Duration, RemovalPolicy, Stack, Token, Validations } from "aws-cdk-lib";
-import { Alarm, ComparisonOperator, TreatMissingData } from "aws-cdk-lib/aws-cloudwatch";
+import { Alarm, ComparisonOperator, type IMetric, TreatMissingData } from "aws-cdk-lib/aws-cloudwatch";
 import { SnsAction } from "aws-cdk-lib/aws-cloudwatch-actions";
 import { AttributeType, BillingMode, Table, TableEncryption } from "aws-cdk-lib/aws-dynamodb";
 import { PolicyStatement, ServicePrincipal } from "aws-cdk-lib/aws-iam";
 import { Key } from "aws-cdk-lib/aws-kms";
-import { LogGroup, RetentionDays } from "aws-cdk-lib/aws-logs";
+import { LogGroup } from "aws-cdk-lib/aws-logs";
 import { BlockPublicAccess, Bucket, BucketEncryption } from "aws-cdk-lib/aws-s3";
 import { Schedule, ScheduleExpression, TimeWindow } from "aws-cdk-lib/aws-scheduler";
 import { StepFunctionsStartExecution } from "aws-cdk-lib/aws-scheduler-targets";
@@ -27,11 +27,10 @@ import {
   Succeed,
   TaskInput,
 } from "aws-cdk-lib/aws-stepfunctions";
-import { LambdaInvoke } from "aws-cdk-lib/aws-stepfunctions-tasks";
+import { LambdaInvoke, type LambdaInvokeProps } from "aws-cdk-lib/aws-stepfunctions-tasks";
 import { Construct, type IConstruct } from "constructs";
-import { SEVERITIES, type Severity } from "../lib/catalog/severity.ts";
-import { InputError } from "../lib/errors/errors.ts";
-import { parsePortSpec } from "../lib/ports/port-spec.ts";
+import { roleArn } from "../lib/contracts/aws-identifiers.ts";
+import { ENV, MAP_RESULTS_PREFIX, ROUND_OBJECTS } from "../lib/contracts/deployment.ts";
 import {
   OUTBOX_INDEX_NAME,
   OUTBOX_PARTITION_KEY,
@@ -41,176 +40,68 @@ import {
   TTL_ATTRIBUTE,
 } from "../lib/state/dynamo-schema.ts";
 import { MEMBER_ROLE_ACTIONS } from "./member-role-stack.ts";
+import {
+  type PortwardenProps,
+  type ResolvedPortwardenProps,
+  resolvePortwardenProps,
+} from "./portwarden-props.ts";
 import { ScannerFunction } from "./scanner-function.ts";
 
-export interface PortwardenProps {
-  /** When rounds start: `rate(N unit)` or a 6-field `cron(...)` (EventBridge Scheduler). Default: `rate(1 hour)`. */
-  readonly schedule?: string;
-  /** Scheduler may start a round anywhere in this window (spreads load). Default: 15 minutes. */
-  readonly scheduleWindow?: Duration;
-  /** Accounts to scan (12 digits each). Default: the stack's own account. */
-  readonly accounts?: string[];
-  /** Scan every active account of the AWS Organization (needs organizations:ListAccounts). Default: false. */
-  readonly organization?: boolean;
-  /** Regions to scan. Default: every region enabled in each account (ec2:DescribeRegions). */
-  readonly regions?: string[];
-  /** The read-only role in each member account. Default: `PortwardenMemberRole`. */
-  readonly memberRoleName?: string;
-  /** `sts:ExternalId` the member roles require (8-1224 characters, no spaces). Default: `portwarden`. */
-  readonly externalId?: string;
-  /** Name of the role that assumes the member roles (member stacks trust it). Default: `portwarden-discovery`. */
-  readonly discoveryRoleName?: string;
-  /** Port SPEC scanned per node, e.g. `kubernetes,8000-8100` or `all`. Default: `kubernetes`. */
-  readonly ports?: string;
-  /** Email subscribers (each must confirm the subscription mail). Default: none. */
-  readonly alertEmails?: string[];
-  /** An HTTPS pager endpoint subscribed to the topic. Default: none. */
-  readonly pagerUrl?: string;
-  /** Severities the pager receives (a `severity` filter policy). Default: critical and high. */
-  readonly pagerSeverities?: Severity[];
-  /** Scan Lambda memory in MB (128-10240). Default: 256 (see BENCHMARKS.md). */
-  readonly scannerMemoryMb?: number;
-  /** Scan Lambda timeout (1-15 minutes); its deadline is the remaining time minus a margin. Default: 10 minutes. */
-  readonly scannerTimeout?: Duration;
-  /** Scan Lambdas running at once (1-10000). Default: 50. */
-  readonly maxConcurrency?: number;
-  /** IPs per scan invocation (they share one socket budget). Default: 4. */
-  readonly targetsPerBatch?: number;
-  /** Percent of scan batches that may fail before the round fails. Default: 10. */
-  readonly toleratedFailurePercentage?: number;
-  /** A round (one execution) is stopped after this long. Default: 50 minutes. */
-  readonly roundTimeout?: Duration;
-  /** Lambda and state machine log retention. Default: one month. */
-  readonly logRetention?: RetentionDays;
-  /** Round data (target lists, map results) in S3 expires after this many days. Default: 14. */
-  readonly roundDataRetentionDays?: number;
-  /** Removal policy of the state table (exposure history). Default: RETAIN. */
-  readonly stateRemovalPolicy?: RemovalPolicy;
-}
+export type { PortwardenProps } from "./portwarden-props.ts";
 
-const RATE = /^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$/;
-const CRON = /^cron\((\S+ ){5}\S+\)$/;
-const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
-const ACCOUNT = /^\d{12}$/;
-const REGION = /^[a-z]{2}(-[a-z]+)+-\d$/;
-const ROLE_NAME = /^[\w+=,.@-]{1,64}$/;
-const EXTERNAL_ID = /^[\w+=,.@:/-]{2,1224}$/;
-
-/** Synth-time validation: a bad prop stops `cdk synth` with the prop's name and value. */
-function validateSchedule(schedule: string): void {
-  const rate = RATE.exec(schedule);
-  if (rate) {
-    const [, amount, unit] = rate;
-    if (Number(amount) < 1 || (Number(amount) === 1) !== !unit?.endsWith("s") || Number(amount) > 100_000)
-      throw new InputError("schedule", `'${schedule}': use 'rate(1 hour)' or 'rate(2 hours)' style`);
-    if (unit?.startsWith("minute") && Number(amount) < 15)
-      throw new InputError("schedule", `'${schedule}': rounds closer than 15 minutes would overlap`);
-    return;
-  }
-  if (!CRON.test(schedule))
-    throw new InputError("schedule", `'${schedule}' is neither 'rate(N unit)' nor a 6-field 'cron(...)'`);
-}
-
-function checkRange(field: string, value: number, min: number, max: number): number {
-  if (!Number.isInteger(value) || value < min || value > max)
-    throw new InputError(field, `${value} is not an integer from ${min} to ${max}`);
-  return value;
-}
-
-function checkEach(field: string, values: readonly string[], pattern: RegExp, what: string): string[] {
-  values.forEach((value, i) => {
-    if (!pattern.test(value)) throw new InputError(`${field}[${i}]`, `'${value}' is not ${what}`);
-  });
-  return [...values];
-}
-
-function checkPagerUrl(url: string): string {
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    throw new InputError("pagerUrl", `'${url}' is not a URL`);
-  }
-  if (parsed.protocol !== "https:") throw new InputError("pagerUrl", `'${url}' must use https://`);
-  return url;
-}
+/** Lambda errors worth a retry of the invoke itself (the function's own errors are not retried). */
+const LAMBDA_SERVICE_ERRORS = [
+  "Lambda.ServiceException",
+  "Lambda.AWSLambdaException",
+  "Lambda.SdkClientException",
+  "Lambda.TooManyRequestsException",
+];
 
 /**
  * portwarden in one construct: a scheduled Step Functions round (Discover → Distributed Map of Scan
  * Lambdas → Notify), the DynamoDB state table, the round-data bucket and the encrypted alert topic.
+ * Every resource it makes is a public field, so a stack can add outputs, grants or alarms.
  */
 export class Portwarden extends Construct {
-  readonly alertTopic: Topic;
-  readonly alertKey: Key;
+  /** The props with their defaults, as validated at synth time. */
+  readonly settings: ResolvedPortwardenProps;
+  /** Exposure history and the alert outbox (layout: lib/state/dynamo-schema.ts). */
   readonly stateTable: Table;
+  /** Round data under `rounds/`: target lists, cluster ids, the Map's result files. */
   readonly roundBucket: Bucket;
-  readonly stateMachine: StateMachine;
-  readonly schedule: Schedule;
-  readonly scheduleDeadLetterQueue: Queue;
+  /** The customer-managed key the alert topic is encrypted with. */
+  readonly alertKey: Key;
+  /** Alerts, round summaries and the alarms' notifications. */
+  readonly alertTopic: Topic;
+  /** Dead-letter queue of the topic's email and pager subscriptions. */
+  readonly subscriptionDeadLetterQueue: Queue;
+  /** Lists accounts → regions → nodes and writes the round's targets (its role is assumed-from by member roles). */
   readonly discoverFunction: ScannerFunction;
+  /** Scans, probes and records one batch of targets (run by the Distributed Map). */
   readonly scanFunction: ScannerFunction;
+  /** Sums the round, publishes pending alerts and the round summary. */
   readonly notifyFunction: ScannerFunction;
+  /** The state machine's execution log. */
+  readonly stateMachineLogGroup: LogGroup;
+  /** One execution is one round. */
+  readonly stateMachine: StateMachine;
+  /** Where the scheduler puts a round it could not start. */
+  readonly scheduleDeadLetterQueue: Queue;
+  /** Starts a round (`schedule`, within `scheduleWindow`). */
+  readonly schedule: Schedule;
+  /** A round failed: nodes may be unscanned this period. */
   readonly roundFailedAlarm: Alarm;
+  /** A round hit `roundTimeout`. */
   readonly roundTimedOutAlarm: Alarm;
+  /** The scheduler could not start a round (a message is in `scheduleDeadLetterQueue`). */
+  readonly scheduleDeadLetteredAlarm: Alarm;
 
   constructor(scope: Construct, id: string, props: PortwardenProps = {}) {
     super(scope, id);
     // The Map's ResultWriterV2 is only rendered under this flag; scoped here so any app gets it.
     this.node.setContext("@aws-cdk/aws-stepfunctions:useDistributedMapResultWriterV2", true);
-    const stack = Stack.of(this);
-    const schedule = props.schedule ?? "rate(1 hour)";
-    validateSchedule(schedule);
-    const portSpec = props.ports ?? "kubernetes";
-    parsePortSpec(portSpec, "ports");
-    const accounts = checkEach("accounts", props.accounts ?? [], ACCOUNT, "a 12-digit account id");
-    const regions = checkEach("regions", props.regions ?? [], REGION, "an AWS region");
-    const organization = props.organization ?? false;
-    if (organization && accounts.length > 0)
-      throw new InputError("organization", "give either accounts or organization, not both");
-    const memberRoleName = checkEach(
-      "memberRoleName",
-      [props.memberRoleName ?? "PortwardenMemberRole"],
-      ROLE_NAME,
-      "an IAM role name",
-    )[0] as string;
-    const discoveryRoleName = checkEach(
-      "discoveryRoleName",
-      [props.discoveryRoleName ?? "portwarden-discovery"],
-      ROLE_NAME,
-      "an IAM role name",
-    )[0] as string;
-    const externalId = props.externalId ?? "portwarden";
-    if (!EXTERNAL_ID.test(externalId))
-      throw new InputError("externalId", "must be 2-1224 characters of letters, digits and +=,.@:/-");
-    const alertEmails = checkEach("alertEmails", props.alertEmails ?? [], EMAIL, "an email address");
-    const pagerUrl = props.pagerUrl !== undefined ? checkPagerUrl(props.pagerUrl) : undefined;
-    const pagerSeverities = props.pagerSeverities ?? ["critical", "high"];
-    pagerSeverities.forEach((s, i) => {
-      if (!SEVERITIES.includes(s))
-        throw new InputError(`pagerSeverities[${i}]`, `'${s}' is not one of ${SEVERITIES.join(", ")}`);
-    });
-    if (pagerSeverities.length === 0)
-      throw new InputError("pagerSeverities", "must name at least one severity");
-    const scannerMemoryMb = checkRange("scannerMemoryMb", props.scannerMemoryMb ?? 256, 128, 10_240);
-    const scannerTimeout = props.scannerTimeout ?? Duration.minutes(10);
-    checkRange("scannerTimeout (seconds)", scannerTimeout.toSeconds(), 60, 900);
-    const maxConcurrency = checkRange("maxConcurrency", props.maxConcurrency ?? 50, 1, 10_000);
-    const targetsPerBatch = checkRange("targetsPerBatch", props.targetsPerBatch ?? 4, 1, 50);
-    const toleratedFailurePercentage = checkRange(
-      "toleratedFailurePercentage",
-      props.toleratedFailurePercentage ?? 10,
-      0,
-      100,
-    );
-    const roundTimeout = props.roundTimeout ?? Duration.minutes(50);
-    checkRange("roundTimeout (minutes)", roundTimeout.toMinutes(), 5, 24 * 60);
-    const roundDataRetentionDays = checkRange(
-      "roundDataRetentionDays",
-      props.roundDataRetentionDays ?? 14,
-      1,
-      3650,
-    );
-    const logRetention = props.logRetention ?? RetentionDays.ONE_MONTH;
+    const settings = resolvePortwardenProps(props);
+    this.settings = settings;
 
     // --- state, round data, alerts ---
     this.stateTable = new Table(this, "StateTable", {
@@ -221,7 +112,7 @@ export class Portwarden extends Construct {
       // AWS-managed key: encrypted at rest with key use in CloudTrail; no other account reads the table.
       encryption: TableEncryption.AWS_MANAGED,
       timeToLiveAttribute: TTL_ATTRIBUTE,
-      removalPolicy: props.stateRemovalPolicy ?? RemovalPolicy.RETAIN,
+      removalPolicy: settings.stateRemovalPolicy,
     });
     this.stateTable.addGlobalSecondaryIndex({
       indexName: OUTBOX_INDEX_NAME,
@@ -237,7 +128,7 @@ export class Portwarden extends Construct {
       versioned: false,
       lifecycleRules: [
         {
-          expiration: Duration.days(roundDataRetentionDays),
+          expiration: Duration.days(settings.roundDataRetentionDays),
           abortIncompleteMultipartUploadAfter: Duration.days(1),
         },
       ],
@@ -245,67 +136,140 @@ export class Portwarden extends Construct {
       removalPolicy: RemovalPolicy.RETAIN,
     });
 
-    this.alertKey = new Key(this, "AlertKey", {
-      description: "portwarden alert topic",
-      enableKeyRotation: true,
-      removalPolicy: RemovalPolicy.DESTROY,
-    });
-    // CloudWatch alarms and EventBridge publish to the encrypted topic as services, not as roles.
-    for (const service of ["cloudwatch.amazonaws.com", "events.amazonaws.com"]) {
-      this.alertKey.addToResourcePolicy(
-        new PolicyStatement({
-          principals: [new ServicePrincipal(service)],
-          actions: ["kms:Decrypt", "kms:GenerateDataKey*"],
-          resources: ["*"],
-          conditions: { StringEquals: { "aws:SourceAccount": stack.account } },
-        }),
-      );
-    }
+    this.alertKey = this.createAlertKey();
     this.alertTopic = new Topic(this, "AlertTopic", {
       displayName: "portwarden alerts",
       masterKey: this.alertKey,
       enforceSSL: true,
     });
-    const subscriptionDeadLetters = new Queue(this, "SubscriptionDeadLetters", {
-      encryption: QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-    });
-    for (const email of alertEmails)
-      this.alertTopic.addSubscription(
-        new EmailSubscription(email, { deadLetterQueue: subscriptionDeadLetters }),
-      );
-    if (pagerUrl !== undefined)
-      this.alertTopic.addSubscription(
-        new UrlSubscription(pagerUrl, {
-          deadLetterQueue: subscriptionDeadLetters,
-          filterPolicy: { severity: SubscriptionFilter.stringFilter({ allowlist: pagerSeverities }) },
-        }),
-      );
+    this.subscriptionDeadLetterQueue = this.deadLetterQueue("SubscriptionDeadLetters");
+    this.subscribe(settings);
 
     // --- the three Lambdas ---
-    const common = { logRetention };
-    this.discoverFunction = new ScannerFunction(this, "Discover", {
-      ...common,
+    this.discoverFunction = this.createDiscoverFunction(settings);
+    this.scanFunction = new ScannerFunction(this, "Scan", {
+      handlerName: "scan",
+      logRetention: settings.logRetention,
+      memorySize: settings.scannerMemoryMb,
+      timeout: settings.scannerTimeout,
+      environment: { [ENV.portSpec]: settings.ports },
+    }).bindStateTable(this.stateTable);
+    this.notifyFunction = new ScannerFunction(this, "Notify", {
+      handlerName: "notify",
+      logRetention: settings.logRetention,
+      memorySize: 256,
+      timeout: Duration.minutes(2),
+    })
+      .bindStateTable(this.stateTable, { listIps: true })
+      .bindRoundBucket(this.roundBucket, "read")
+      .bindAlertTopic(this.alertTopic);
+
+    // --- the round ---
+    this.stateMachineLogGroup = new LogGroup(this, "StateMachineLogs", {
+      retention: settings.logRetention,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    this.stateMachine = new StateMachine(this, "Round", {
+      stateMachineType: StateMachineType.STANDARD,
+      definitionBody: DefinitionBody.fromChainable(this.roundDefinition(settings)),
+      timeout: settings.roundTimeout,
+      tracingEnabled: true,
+      logs: { destination: this.stateMachineLogGroup, level: LogLevel.ALL, includeExecutionData: false },
+    });
+    // The Distributed Map grants its own S3 reader/writer access (GetObject, PutObject, multipart).
+
+    // --- schedule and alarms ---
+    this.scheduleDeadLetterQueue = this.deadLetterQueue("ScheduleDeadLetters");
+    this.schedule = new Schedule(this, "RoundSchedule", {
+      description: "Starts one portwarden scan round",
+      schedule: ScheduleExpression.expression(settings.schedule),
+      timeWindow: TimeWindow.flexible(settings.scheduleWindow),
+      target: new StepFunctionsStartExecution(this.stateMachine, {
+        deadLetterQueue: this.scheduleDeadLetterQueue,
+        retryAttempts: 3,
+        maxEventAge: Duration.hours(1),
+      }),
+    });
+    const fiveMinuteSum = { period: Duration.minutes(5), statistic: "Sum" };
+    this.roundFailedAlarm = this.alarmOnAny(
+      "RoundFailed",
+      "A portwarden round failed: nodes may be unscanned this hour",
+      this.stateMachine.metricFailed(fiveMinuteSum),
+    );
+    this.roundTimedOutAlarm = this.alarmOnAny(
+      "RoundTimedOut",
+      "A portwarden round timed out: raise scannerTimeout/maxConcurrency or roundTimeout",
+      this.stateMachine.metricTimedOut(fiveMinuteSum),
+    );
+    this.scheduleDeadLetteredAlarm = this.alarmOnAny(
+      "ScheduleDeadLettered",
+      "The scheduler could not start a portwarden round (see the schedule's DLQ)",
+      this.scheduleDeadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5) }),
+    );
+
+    this.acknowledgeNagFindings();
+  }
+
+  /** The topic's key; CloudWatch alarms and EventBridge publish to the topic as services, not as roles. */
+  private createAlertKey(): Key {
+    const key = new Key(this, "AlertKey", {
+      description: "portwarden alert topic",
+      enableKeyRotation: true,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    for (const service of ["cloudwatch.amazonaws.com", "events.amazonaws.com"])
+      key.addToResourcePolicy(
+        new PolicyStatement({
+          principals: [new ServicePrincipal(service)],
+          actions: ["kms:Decrypt", "kms:GenerateDataKey*"],
+          resources: ["*"],
+          conditions: { StringEquals: { "aws:SourceAccount": Stack.of(this).account } },
+        }),
+      );
+    return key;
+  }
+
+  /** Email subscribers get everything; the pager only the severities it asked for. */
+  private subscribe(settings: ResolvedPortwardenProps): void {
+    const deadLetterQueue = this.subscriptionDeadLetterQueue;
+    for (const email of settings.alertEmails)
+      this.alertTopic.addSubscription(new EmailSubscription(email, { deadLetterQueue }));
+    if (settings.pagerUrl !== undefined)
+      this.alertTopic.addSubscription(
+        new UrlSubscription(settings.pagerUrl, {
+          deadLetterQueue,
+          filterPolicy: {
+            severity: SubscriptionFilter.stringFilter({ allowlist: settings.pagerSeverities }),
+          },
+        }),
+      );
+  }
+
+  /** Discovery: a fixed role name (member roles trust it), AssumeRole on the member roles only. */
+  private createDiscoverFunction(settings: ResolvedPortwardenProps): ScannerFunction {
+    const stack = Stack.of(this);
+    const { accounts, organization, memberRoleName } = settings;
+    const fn = new ScannerFunction(this, "Discover", {
       handlerName: "discover",
+      logRetention: settings.logRetention,
       memorySize: 512,
       timeout: Duration.minutes(10),
-      roleName: discoveryRoleName,
+      roleName: settings.discoveryRoleName,
       environment: {
-        ACCOUNTS: accounts.join(","),
-        ORGANIZATION: String(organization),
-        REGIONS: regions.join(","),
-        MEMBER_ROLE_NAME: memberRoleName,
-        EXTERNAL_ID: externalId,
+        [ENV.accounts]: accounts.join(","),
+        [ENV.organization]: String(organization),
+        [ENV.regions]: settings.regions.join(","),
+        [ENV.memberRoleName]: memberRoleName,
+        [ENV.externalId]: settings.externalId,
       },
     })
       .bindStateTable(this.stateTable)
       .bindRoundBucket(this.roundBucket, "readWrite");
     const memberAccounts = organization ? ["*"] : accounts.length > 0 ? accounts : [stack.account];
-    this.discoverFunction.addToRolePolicy(
+    fn.addToRolePolicy(
       new PolicyStatement({
         actions: ["sts:AssumeRole"],
-        resources: memberAccounts.map((a) => `arn:${stack.partition}:iam::${a}:role/${memberRoleName}`),
+        resources: memberAccounts.map((account) => roleArn(stack.partition, account, memberRoleName)),
       }),
     );
     // Discovery reads the scanner's own account with its own credentials (no member role there).
@@ -315,249 +279,156 @@ export class Portwarden extends Construct {
       Token.isUnresolved(stack.account) ||
       accounts.includes(stack.account);
     if (scansOwnAccount)
-      this.discoverFunction.addToRolePolicy(
-        new PolicyStatement({ actions: [...MEMBER_ROLE_ACTIONS], resources: ["*"] }),
-      );
+      fn.addToRolePolicy(new PolicyStatement({ actions: [...MEMBER_ROLE_ACTIONS], resources: ["*"] }));
     if (organization)
-      this.discoverFunction.addToRolePolicy(
-        new PolicyStatement({ actions: ["organizations:ListAccounts"], resources: ["*"] }),
-      );
+      fn.addToRolePolicy(new PolicyStatement({ actions: ["organizations:ListAccounts"], resources: ["*"] }));
+    return fn;
+  }
 
-    this.scanFunction = new ScannerFunction(this, "Scan", {
-      ...common,
-      handlerName: "scan",
-      memorySize: scannerMemoryMb,
-      timeout: scannerTimeout,
-      environment: { PORT_SPEC: portSpec },
-    }).bindStateTable(this.stateTable);
-
-    this.notifyFunction = new ScannerFunction(this, "Notify", {
-      ...common,
-      handlerName: "notify",
-      memorySize: 256,
-      timeout: Duration.minutes(2),
-    })
-      .bindStateTable(this.stateTable, { listIps: true })
-      .bindRoundBucket(this.roundBucket, "read")
-      .bindAlertTopic(this.alertTopic);
-
-    // --- the round ---
-    const serviceErrors = [
-      "Lambda.ServiceException",
-      "Lambda.AWSLambdaException",
-      "Lambda.SdkClientException",
-      "Lambda.TooManyRequestsException",
-    ];
-    const discover = new LambdaInvoke(this, "Discover targets", {
-      lambdaFunction: this.discoverFunction,
+  /** Discover → Distributed Map of Scan batches → Notify (also after a failed fan-out) → outcome. */
+  private roundDefinition(settings: ResolvedPortwardenProps) {
+    const discover = this.invoke("Discover targets", this.discoverFunction, Duration.seconds(2), {
       payload: TaskInput.fromObject({
         roundId: JsonPath.stringAt("$$.Execution.Name"),
         startedAt: JsonPath.stringAt("$$.Execution.StartTime"),
       }),
-      payloadResponseOnly: true,
-      retryOnServiceExceptions: false,
     });
-    discover.addRetry({
-      errors: serviceErrors,
-      interval: Duration.seconds(2),
-      maxAttempts: 3,
-      backoffRate: 2,
-      jitterStrategy: undefined,
-    });
-
-    const scan = new LambdaInvoke(this, "Scan batch", {
-      lambdaFunction: this.scanFunction,
-      payloadResponseOnly: true,
-      retryOnServiceExceptions: false,
-    });
-    scan.addRetry({ errors: serviceErrors, interval: Duration.seconds(5), maxAttempts: 3, backoffRate: 2 });
-
+    const scan = this.invoke("Scan batch", this.scanFunction, Duration.seconds(5));
     const fanOut = new DistributedMap(this, "Scan targets", {
       itemReader: new S3JsonItemReader({ bucket: this.roundBucket, key: JsonPath.stringAt("$.targetsKey") }),
       itemBatcher: new ItemBatcher({
-        maxItemsPerBatch: targetsPerBatch,
+        maxItemsPerBatch: settings.targetsPerBatch,
         // ItemBatcher renders BatchInput as written: the ".$" suffix makes Step Functions resolve the path.
         batchInput: { "roundId.$": "$.roundId" },
       }),
-      maxConcurrency,
-      toleratedFailurePercentage,
-      resultWriterV2: new ResultWriterV2({ bucket: this.roundBucket, prefix: "rounds/map-results" }),
+      maxConcurrency: settings.maxConcurrency,
+      toleratedFailurePercentage: settings.toleratedFailurePercentage,
+      resultWriterV2: new ResultWriterV2({ bucket: this.roundBucket, prefix: MAP_RESULTS_PREFIX }),
       resultPath: "$.map",
       mapExecutionType: StateMachineType.STANDARD,
     });
     fanOut.itemProcessor(scan);
-
-    const notify = new LambdaInvoke(this, "Notify alerts", {
-      lambdaFunction: this.notifyFunction,
-      payloadResponseOnly: true,
-      retryOnServiceExceptions: false,
+    const notify = this.invoke("Notify alerts", this.notifyFunction, Duration.seconds(2), {
       resultPath: "$.notify",
     });
-    notify.addRetry({ errors: serviceErrors, interval: Duration.seconds(2), maxAttempts: 3, backoffRate: 2 });
 
-    const discoverFailed = new Fail(this, "Discovery failed", {
-      causePath: "$.error.Cause",
-      errorPath: "$.error.Error",
-    });
-    const notifyFailed = new Fail(this, "Notify failed", {
-      causePath: "$.error.Cause",
-      errorPath: "$.error.Error",
-    });
+    const failWithError = (id: string) =>
+      new Fail(this, id, { causePath: "$.error.Cause", errorPath: "$.error.Error" });
+    discover.addCatch(failWithError("Discovery failed"), { errors: ["States.ALL"], resultPath: "$.error" });
+    // A failed fan-out still notifies: what the successful scans recorded must not wait a round.
+    fanOut.addCatch(notify, { errors: ["States.ALL"], resultPath: "$.mapError" });
+    notify.addCatch(failWithError("Notify failed"), { errors: ["States.ALL"], resultPath: "$.error" });
     const fanOutFailed = new Fail(this, "Scan fan-out failed", {
       error: "ScanFanOutFailed",
       cause: "More scan batches failed than tolerated; recorded findings were still notified",
     });
-    discover.addCatch(discoverFailed, { errors: ["States.ALL"], resultPath: "$.error" });
-    // A failed fan-out still notifies: what the successful scans recorded must not wait a round.
-    fanOut.addCatch(notify, { errors: ["States.ALL"], resultPath: "$.mapError" });
-    notify.addCatch(notifyFailed, { errors: ["States.ALL"], resultPath: "$.error" });
     const outcome = new Choice(this, "Fan-out succeeded?")
       .when(Condition.isPresent("$.mapError"), fanOutFailed)
       .otherwise(new Succeed(this, "Round done"));
+    return discover.next(fanOut).next(notify).next(outcome);
+  }
 
-    const stateMachineLogs = new LogGroup(this, "StateMachineLogs", {
-      retention: logRetention,
-      removalPolicy: RemovalPolicy.DESTROY,
+  /** A synchronous Lambda task: its output only, Lambda service errors retried 3 times with backoff. */
+  private invoke(
+    id: string,
+    lambdaFunction: ScannerFunction,
+    retryInterval: Duration,
+    props: Omit<LambdaInvokeProps, "lambdaFunction"> = {},
+  ): LambdaInvoke {
+    const task = new LambdaInvoke(this, id, {
+      lambdaFunction,
+      payloadResponseOnly: true,
+      retryOnServiceExceptions: false,
+      ...props,
     });
-    this.stateMachine = new StateMachine(this, "Round", {
-      stateMachineType: StateMachineType.STANDARD,
-      definitionBody: DefinitionBody.fromChainable(discover.next(fanOut).next(notify).next(outcome)),
-      timeout: roundTimeout,
-      tracingEnabled: true,
-      logs: { destination: stateMachineLogs, level: LogLevel.ALL, includeExecutionData: false },
-    });
-    // The Distributed Map grants its own S3 reader/writer access (GetObject, PutObject, multipart).
+    task.addRetry({ errors: LAMBDA_SERVICE_ERRORS, interval: retryInterval, maxAttempts: 3, backoffRate: 2 });
+    return task;
+  }
 
-    // --- schedule and alarms ---
-    this.scheduleDeadLetterQueue = new Queue(this, "ScheduleDeadLetters", {
+  /** An encrypted, TLS-only queue that keeps what it receives for 14 days. */
+  private deadLetterQueue(id: string): Queue {
+    return new Queue(this, id, {
       encryption: QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
       retentionPeriod: Duration.days(14),
     });
-    this.schedule = new Schedule(this, "RoundSchedule", {
-      description: "Starts one portwarden scan round",
-      schedule: ScheduleExpression.expression(schedule),
-      timeWindow: TimeWindow.flexible(props.scheduleWindow ?? Duration.minutes(15)),
-      target: new StepFunctionsStartExecution(this.stateMachine, {
-        deadLetterQueue: this.scheduleDeadLetterQueue,
-        retryAttempts: 3,
-        maxEventAge: Duration.hours(1),
-      }),
-    });
+  }
 
-    const alarmAction = new SnsAction(this.alertTopic);
-    this.roundFailedAlarm = new Alarm(this, "RoundFailed", {
-      alarmDescription: "A portwarden round failed: nodes may be unscanned this hour",
-      metric: this.stateMachine.metricFailed({ period: Duration.minutes(5), statistic: "Sum" }),
+  /** An alarm that fires on the first occurrence in a period and notifies the alert topic. */
+  private alarmOnAny(id: string, alarmDescription: string, metric: IMetric): Alarm {
+    const alarm = new Alarm(this, id, {
+      alarmDescription,
+      metric,
       threshold: 1,
       evaluationPeriods: 1,
       comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       treatMissingData: TreatMissingData.NOT_BREACHING,
     });
-    this.roundTimedOutAlarm = new Alarm(this, "RoundTimedOut", {
-      alarmDescription: "A portwarden round timed out: raise scannerTimeout/maxConcurrency or roundTimeout",
-      metric: this.stateMachine.metricTimedOut({ period: Duration.minutes(5), statistic: "Sum" }),
-      threshold: 1,
-      evaluationPeriods: 1,
-      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      treatMissingData: TreatMissingData.NOT_BREACHING,
-    });
-    const scheduleDropped = new Alarm(this, "ScheduleDeadLettered", {
-      alarmDescription: "The scheduler could not start a portwarden round (see the schedule's DLQ)",
-      metric: this.scheduleDeadLetterQueue.metricApproximateNumberOfMessagesVisible({
-        period: Duration.minutes(5),
-      }),
-      threshold: 1,
-      evaluationPeriods: 1,
-      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      treatMissingData: TreatMissingData.NOT_BREACHING,
-    });
-    for (const alarm of [this.roundFailedAlarm, this.roundTimedOutAlarm, scheduleDropped])
-      alarm.addAlarmAction(alarmAction);
-
-    this.acknowledgeNagFindings([subscriptionDeadLetters, this.scheduleDeadLetterQueue]);
+    alarm.addAlarmAction(new SnsAction(this.alertTopic));
+    return alarm;
   }
 
   /**
-   * cdk-nag (AwsSolutions, Serverless) findings that are deliberate, each with its reason. Plain
-   * `Validations` acknowledgements: users of the construct need no cdk-nag dependency.
+   * cdk-nag (AwsSolutions, Serverless) findings that are deliberate, each with its reason, attached
+   * to the construct it is about. Plain `Validations` acknowledgements (cdk-nag v3 has no
+   * NagSuppressions): users of the construct need no cdk-nag dependency. IAM5 finding ids name the
+   * resource they are about; those names are resolved from the constructs, never written by hand.
    */
-  private acknowledgeNagFindings(deadLetterQueues: Queue[]): void {
+  private acknowledgeNagFindings(): void {
     const stack = Stack.of(this);
-    const logicalId = (c: IConstruct) =>
-      stack.resolve((c.node.defaultChild as CfnElement).logicalId) as string;
-    const ack = (scope: IConstruct, id: string, reason: string) =>
-      Validations.of(scope).acknowledge({ id, reason });
-    const policyOf = (role: IConstruct | undefined, fallback: IConstruct) =>
-      role?.node.tryFindChild("DefaultPolicy") ?? fallback;
+    const ref = (c: IConstruct) => stack.resolve((c.node.defaultChild as CfnElement).logicalId) as string;
+    const acknowledge = (scope: IConstruct, findings: Record<string, string>) => {
+      for (const [id, reason] of Object.entries(findings)) Validations.of(scope).acknowledge({ id, reason });
+    };
+    const policyOf = (fn: { role?: IConstruct | undefined }, fallback: IConstruct) =>
+      fn.role?.node.tryFindChild("DefaultPolicy") ?? fallback;
 
-    for (const queue of deadLetterQueues) {
-      ack(
-        queue,
-        "AwsSolutions-SQS3",
-        "This queue is itself a dead-letter queue (schedule target, SNS subscriptions).",
-      );
-      ack(
-        queue,
-        "Serverless-SQSRedrivePolicy",
-        "This queue is itself a dead-letter queue; a DLQ of a DLQ adds nothing.",
-      );
-    }
-    ack(
-      this.roundBucket,
-      "AwsSolutions-S1",
-      "Round data expires within days and only this construct's roles touch it; CloudTrail data events are the audit path, an access-log bucket would outweigh the data.",
-    );
+    for (const queue of [this.subscriptionDeadLetterQueue, this.scheduleDeadLetterQueue])
+      acknowledge(queue, {
+        "AwsSolutions-SQS3": "This queue is itself a dead-letter queue (schedule target, SNS subscriptions).",
+        "Serverless-SQSRedrivePolicy":
+          "This queue is itself a dead-letter queue; a DLQ of a DLQ adds nothing.",
+      });
+    acknowledge(this.roundBucket, {
+      "AwsSolutions-S1":
+        "Round data expires within days and only this construct's roles touch it; CloudTrail data events are the audit path, an access-log bucket would outweigh the data.",
+    });
     const functions = [this.discoverFunction, this.scanFunction, this.notifyFunction];
-    const roundObjects = `Resource::<${logicalId(this.roundBucket)}.Arn>/rounds/*`;
     for (const fn of functions) {
-      const policy = policyOf(fn.role, fn);
-      ack(
-        policy,
-        "AwsSolutions-IAM5[Resource::*]",
-        "X-Ray PutTraceSegments/PutTelemetryRecords, EC2 Describe*, eks:ListClusters and organizations:ListAccounts support no resource-level permissions (all read-only or telemetry).",
-      );
-      ack(
-        policy,
-        `AwsSolutions-IAM5[${roundObjects}]`,
-        "Round objects are created per round; the grant is scoped to the rounds/ prefix.",
-      );
-      ack(
-        fn,
-        "Serverless-LambdaDLQ",
-        "Invoked synchronously by Step Functions: failures are handled by the state machine's Retry/Catch.",
-      );
+      acknowledge(policyOf(fn, fn), {
+        "AwsSolutions-IAM5[Resource::*]":
+          "X-Ray PutTraceSegments/PutTelemetryRecords, EC2 Describe*, eks:ListClusters and organizations:ListAccounts support no resource-level permissions (all read-only or telemetry).",
+        [`AwsSolutions-IAM5[Resource::<${ref(this.roundBucket)}.Arn>/${ROUND_OBJECTS}]`]:
+          "Round objects are created per round; the grant is scoped to the rounds/ prefix.",
+      });
+      acknowledge(fn, {
+        "Serverless-LambdaDLQ":
+          "Invoked synchronously by Step Functions: failures are handled by the state machine's Retry/Catch.",
+      });
     }
-    ack(
-      policyOf(this.notifyFunction.role, this.notifyFunction),
-      "AwsSolutions-IAM5[Action::kms:GenerateDataKey*]",
-      "Publishing to the KMS-encrypted topic needs GenerateDataKey* on that one key.",
-    );
+    acknowledge(policyOf(this.notifyFunction, this.notifyFunction), {
+      "AwsSolutions-IAM5[Action::kms:GenerateDataKey*]":
+        "Publishing to the KMS-encrypted topic needs GenerateDataKey* on that one key.",
+    });
 
-    const roundPolicy = policyOf(this.stateMachine.role, this.stateMachine);
-    ack(
-      roundPolicy,
-      "AwsSolutions-IAM5[Resource::*]",
-      "Log delivery and X-Ray actions support no resource-level permissions.",
-    );
+    const roundPolicy = policyOf(this.stateMachine, this.stateMachine);
+    acknowledge(roundPolicy, {
+      "AwsSolutions-IAM5[Resource::*]":
+        "Log delivery and X-Ray actions support no resource-level permissions.",
+      [`AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::<${ref(this.roundBucket)}>/*]`]:
+        "The Distributed Map's ItemReader/ResultWriter grant: objects of the round bucket only.",
+    });
     for (const fn of functions)
-      ack(
-        roundPolicy,
-        `AwsSolutions-IAM5[Resource::<${logicalId(fn)}.Arn>:*]`,
-        "LambdaInvoke also grants the function's versions; these are this construct's own functions.",
-      );
-    ack(
-      roundPolicy,
-      `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::<${logicalId(this.roundBucket)}>/*]`,
-      "The Distributed Map's ItemReader/ResultWriter grant: objects of the round bucket only.",
-    );
+      acknowledge(roundPolicy, {
+        [`AwsSolutions-IAM5[Resource::<${ref(fn)}.Arn>:*]`]:
+          "LambdaInvoke also grants the function's versions; these are this construct's own functions.",
+      });
     const mapPolicy = this.stateMachine.node.tryFindChild("DistributedMapPolicy") ?? this.stateMachine;
-    const executions = `arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:{"Fn::Select":[6,{"Fn::Split":[":",{"Ref":"${logicalId(this.stateMachine)}"}]}]}`;
+    const executions = `arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:{"Fn::Select":[6,{"Fn::Split":[":",{"Ref":"${ref(this.stateMachine)}"}]}]}`;
     for (const suffix of [":*", "/*:*"])
-      ack(
-        mapPolicy,
-        `AwsSolutions-IAM5[Resource::${executions}${suffix}]`,
-        "The Distributed Map manages its own child executions of this state machine only.",
-      );
+      acknowledge(mapPolicy, {
+        [`AwsSolutions-IAM5[Resource::${executions}${suffix}]`]:
+          "The Distributed Map manages its own child executions of this state machine only.",
+      });
   }
 }

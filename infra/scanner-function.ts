@@ -8,6 +8,7 @@ import { LogGroup, RetentionDays } from "aws-cdk-lib/aws-logs";
 import type { IBucket } from "aws-cdk-lib/aws-s3";
 import type { ITopic } from "aws-cdk-lib/aws-sns";
 import type { Construct } from "constructs";
+import { ENV, METRICS_NAMESPACE, ROUND_OBJECTS, SERVICE_NAME } from "../lib/contracts/deployment.ts";
 import { OUTBOX_INDEX_NAME } from "../lib/state/dynamo-schema.ts";
 
 /** The repository root: entries, lock file and esbuild are resolved from here. */
@@ -81,8 +82,8 @@ export class ScannerFunction extends NodejsFunction {
       tracing: Tracing.ACTIVE,
       environment: {
         NODE_OPTIONS: "--enable-source-maps",
-        POWERTOOLS_SERVICE_NAME: "portwarden",
-        POWERTOOLS_METRICS_NAMESPACE: "Portwarden",
+        POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
+        POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
         POWERTOOLS_LOG_LEVEL: "INFO",
         ...props.environment,
       },
@@ -110,7 +111,7 @@ export class ScannerFunction extends NodejsFunction {
       }),
     );
     table.encryptionKey?.grantEncryptDecrypt(this);
-    this.addEnvironment("STATE_TABLE_NAME", table.tableName);
+    this.addEnvironment(ENV.stateTableName, table.tableName);
     return this;
   }
 
@@ -119,17 +120,17 @@ export class ScannerFunction extends NodejsFunction {
     this.addToRolePolicy(
       new PolicyStatement({
         actions: access === "readWrite" ? ["s3:GetObject", "s3:PutObject"] : ["s3:GetObject"],
-        resources: [bucket.arnForObjects("rounds/*")],
+        resources: [bucket.arnForObjects(ROUND_OBJECTS)],
       }),
     );
-    this.addEnvironment("ROUND_BUCKET_NAME", bucket.bucketName);
+    this.addEnvironment(ENV.roundBucketName, bucket.bucketName);
     return this;
   }
 
   /** Alert topic: publish only (the KMS grant comes with it). */
   bindAlertTopic(topic: ITopic): this {
     topic.grantPublish(this);
-    this.addEnvironment("ALERT_TOPIC_ARN", topic.topicArn);
+    this.addEnvironment(ENV.alertTopicArn, topic.topicArn);
     return this;
   }
 }

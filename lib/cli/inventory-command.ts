@@ -1,13 +1,8 @@
 import { parseArgs } from "node:util";
+import { assertExternalId, assertRegion, assertRoleName } from "../contracts/aws-identifiers.ts";
+import { DEFAULT_MEMBER_ROLE_NAME } from "../contracts/deployment.ts";
 import { type DiscoveryDeps, type DiscoveryOptions, discoverInventory } from "../discovery/discover.ts";
-import {
-  assertExternalId,
-  assertRegion,
-  assertRoleName,
-  DEFAULT_ROLE_NAME,
-  parseAccountList,
-  parseRegionList,
-} from "../discovery/options.ts";
+import { parseAccountList, parseRegionList } from "../discovery/options.ts";
 import type { ClusterInventory, Inventory } from "../discovery/types.ts";
 import { InputError } from "../errors/errors.ts";
 import type { CliIo } from "./io.ts";
@@ -20,7 +15,7 @@ security groups open to the internet (0.0.0.0/0, ::/0) or to specific public CID
 
   --accounts ID,ID     12-digit account ids (default: the scanner's own account)
   --organization       every ACTIVE account of the AWS Organization
-  --role-name NAME     member role to assume in other accounts (default ${DEFAULT_ROLE_NAME})
+  --role-name NAME     member role to assume in other accounts (default ${DEFAULT_MEMBER_ROLE_NAME})
   --external-id X      sts:ExternalId the member role requires
   --regions R,R        regions to read (default: every region enabled in each account)
   --home-region R      region for STS, Organizations, DescribeRegions (default $AWS_REGION, else us-east-1)

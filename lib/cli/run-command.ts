@@ -7,6 +7,7 @@ import type { Notifier } from "../alerts/types.ts";
 import { AwsClients } from "../aws/clients.ts";
 import { loadConfigFile, type PortwardenConfig } from "../config/config-file.ts";
 import { loadInventoryFile } from "../config/inventory-file.ts";
+import { assertRegion } from "../contracts/aws-identifiers.ts";
 import { type DiscoveryOptions, discoverInventory } from "../discovery/discover.ts";
 import type { Inventory } from "../discovery/types.ts";
 import { errorMessage, InputError } from "../errors/errors.ts";
@@ -105,9 +106,7 @@ export async function resolveTargetHosts(spec: string): Promise<string[]> {
 function regionFrom(flag: string | undefined, fallbackFlag: string): string {
   const region = flag ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION;
   if (!region) throw new InputError("--region", `needed with ${fallbackFlag} (or set AWS_REGION)`);
-  if (!/^[a-z]{2}(-[a-z]+)+-\d$/.test(region))
-    throw new InputError("--region", `'${region}' is not an AWS region`);
-  return region;
+  return assertRegion(region, "--region");
 }
 
 function policyFrom(config: PortwardenConfig | undefined): Partial<DiffPolicy> | undefined {

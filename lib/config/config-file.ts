@@ -1,6 +1,7 @@
 import { readFile, stat } from "node:fs/promises";
 import { isIP } from "node:net";
 import { z } from "zod";
+import { accountIdSchema } from "../contracts/aws-identifiers.ts";
 import { errorMessage, InputError } from "../errors/errors.ts";
 import { parsePortSpec } from "../ports/port-spec.ts";
 import type { Suppression } from "./suppressions.ts";
@@ -47,10 +48,7 @@ function isPortSpec(value: string): boolean {
 
 const suppressionSchema = z
   .strictObject({
-    account: z
-      .string()
-      .regex(/^\d{12}$/, { error: "is not a 12-digit AWS account id" })
-      .optional(),
+    account: accountIdSchema.optional(),
     cluster: z.string().min(1).max(200).optional(),
     cidr: z.string().refine(isIpOrCidr, { error: "is not an IP address or CIDR" }).optional(),
     ports: z

@@ -1,14 +1,10 @@
 import type { AwsCredentialIdentity } from "@smithy/types";
 import { AwsClients } from "../aws/clients.ts";
+import { DEFAULT_MEMBER_ROLE_NAME } from "../contracts/deployment.ts";
 import { errorMessage } from "../errors/errors.ts";
 import { enabledRegions, organizationAccounts } from "./accounts.ts";
 import { MemberCredentials } from "./member-credentials.ts";
-import {
-  DEFAULT_CONCURRENCY,
-  DEFAULT_ROLE_NAME,
-  type DiscoveryOptions,
-  validateDiscoveryOptions,
-} from "./options.ts";
+import { DEFAULT_CONCURRENCY, type DiscoveryOptions, validateDiscoveryOptions } from "./options.ts";
 import { inventoryRegion } from "./region-inventory.ts";
 import type { ClusterInventory, Inventory, InventoryError } from "./types.ts";
 
@@ -51,7 +47,7 @@ export async function discoverInventory(
   const base = deps.baseClients ?? clientsFor("self", homeRegion);
   const credentials = new MemberCredentials(
     base.sts,
-    options.roleName ?? DEFAULT_ROLE_NAME,
+    options.roleName ?? DEFAULT_MEMBER_ROLE_NAME,
     options.externalId,
   );
 

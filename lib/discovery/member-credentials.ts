@@ -1,5 +1,6 @@
 import { AssumeRoleCommand, GetCallerIdentityCommand, type STSClient } from "@aws-sdk/client-sts";
 import type { AwsCredentialIdentity } from "@smithy/types";
+import { partitionOf, roleArn } from "../contracts/aws-identifiers.ts";
 
 /** Says who assumed the role in the member account's CloudTrail. */
 export const SESSION_NAME = "portwarden-discovery";
@@ -11,7 +12,7 @@ export const SESSION_NAME = "portwarden-discovery";
  */
 export class MemberCredentials {
   private readonly cache = new Map<string, Promise<AwsCredentialIdentity | undefined>>();
-  private ownAccount: Promise<string> | undefined;
+  private caller: Promise<{ account: string; partition: string }> | undefined;
 
   constructor(
     private readonly sts: STSClient,
@@ -19,13 +20,21 @@ export class MemberCredentials {
     private readonly externalId?: string,
   ) {}
 
-  /** The account the scanner's credentials belong to (sts:GetCallerIdentity needs no permission). */
-  scannerAccount(): Promise<string> {
-    this.ownAccount ??= this.sts.send(new GetCallerIdentityCommand({})).then((r) => {
-      if (!r.Account) throw new Error("GetCallerIdentity returned no account");
-      return r.Account;
+  /**
+   * Who the scanner's credentials belong to (sts:GetCallerIdentity needs no permission): its account,
+   * and the partition (`aws`, `aws-cn`, `aws-us-gov`, ...) every member role ARN is built in.
+   */
+  private callerIdentity(): Promise<{ account: string; partition: string }> {
+    this.caller ??= this.sts.send(new GetCallerIdentityCommand({})).then((r) => {
+      if (!r.Account || !r.Arn) throw new Error("GetCallerIdentity returned no account or ARN");
+      return { account: r.Account, partition: partitionOf(r.Arn) };
     });
-    return this.ownAccount;
+    return this.caller;
+  }
+
+  /** The account the scanner's credentials belong to. */
+  async scannerAccount(): Promise<string> {
+    return (await this.callerIdentity()).account;
   }
 
   for(account: string): Promise<AwsCredentialIdentity | undefined> {
@@ -38,10 +47,12 @@ export class MemberCredentials {
   }
 
   private async resolve(account: string): Promise<AwsCredentialIdentity | undefined> {
-    if ((await this.scannerAccount().catch(() => undefined)) === account) return undefined;
+    // Without the caller's identity there is no partition to build the role ARN in: that error is the account's.
+    const caller = await this.callerIdentity();
+    if (caller.account === account) return undefined;
     const { Credentials: c } = await this.sts.send(
       new AssumeRoleCommand({
-        RoleArn: `arn:aws:iam::${account}:role/${this.roleName}`,
+        RoleArn: roleArn(caller.partition, account, this.roleName),
         RoleSessionName: SESSION_NAME,
         DurationSeconds: 3600,
         ...(this.externalId !== undefined ? { ExternalId: this.externalId } : {}),

@@ -1,3 +1,9 @@
+import {
+  assertAccountId,
+  assertExternalId,
+  assertRegion,
+  assertRoleName,
+} from "../contracts/aws-identifiers.ts";
 import { InputError } from "../errors/errors.ts";
 
 /** What `discoverInventory` reads; every field optional, validated by `validateDiscoveryOptions`. */
@@ -31,15 +37,8 @@ export interface DiscoveryProgress {
   ok: boolean;
 }
 
-export const DEFAULT_ROLE_NAME = "PortwardenMemberRole";
 export const DEFAULT_CONCURRENCY = 4;
 
-const ACCOUNT_ID = /^\d{12}$/;
-const REGION = /^[a-z]{2}(-[a-z]+)+-\d{1,2}$/;
-// IAM role names: 1-64 of letters, digits and +=,.@_- (no path).
-const ROLE_NAME = /^[\w+=,.@-]{1,64}$/;
-// sts:ExternalId: 2-1224 of letters, digits and +=,.@:/_-.
-const EXTERNAL_ID = /^[\w+=,.@:/-]{2,1224}$/;
 const TAG_KEY_MAX = 128;
 
 function quoted(value: string): string {
@@ -68,32 +67,6 @@ function splitList(text: string, field: string): string[] {
   if (items.length === 0)
     throw new InputError(field, `${quoted(text)} is empty; give a comma-separated list`);
   return items;
-}
-
-export function assertAccountId(id: string, field: string): void {
-  if (!ACCOUNT_ID.test(id)) throw new InputError(field, `${quoted(id)} is not a 12-digit AWS account id`);
-}
-
-export function assertRegion(region: string, field: string): void {
-  if (!REGION.test(region))
-    throw new InputError(field, `${quoted(region)} is not an AWS region name (e.g. us-east-1)`);
-}
-
-export function assertRoleName(name: string, field: string): void {
-  if (!ROLE_NAME.test(name))
-    throw new InputError(
-      field,
-      `${quoted(name)} is not an IAM role name (1-64 of letters, digits and +=,.@_-)`,
-    );
-}
-
-export function assertExternalId(id: string, field: string): void {
-  // The value itself is a shared secret of sorts: never echo it.
-  if (!EXTERNAL_ID.test(id))
-    throw new InputError(
-      field,
-      "must be 2-1224 characters of letters, digits and +=,.@:/_- (value not shown)",
-    );
 }
 
 /** Checks options given in code (the CLI checks its flags first, naming them). */

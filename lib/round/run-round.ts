@@ -1,8 +1,8 @@
 import { randomBytes } from "node:crypto";
-import type { Notifier, RoundSummary } from "../alerts/types.ts";
+import type { Notifier } from "../alerts/types.ts";
 import type { Inventory } from "../discovery/types.ts";
 import type { Finding } from "../findings/types.ts";
-import { notifyPending } from "./notify-stage.ts";
+import { finishRound, type RoundTally } from "./round-outcome.ts";
 import {
   type RoundDeps,
   recordClusterFindings,
@@ -19,7 +19,7 @@ export interface RoundOptions extends Omit<ScanStageOptions, "roundId"> {
   inventory?: Inventory;
 }
 
-/** The `portwarden run --json` document (DESIGN.md); extra fields are additions, never renames. */
+/** The `portwarden run --json` document (README "Output"); extra fields are additions, never renames. */
 export interface RoundReport {
   round: {
     id: string;
@@ -47,17 +47,15 @@ export interface RoundReport {
   staleIps?: string[];
 }
 
-const MAX_STALE_IPS = 100;
-
-/** IPs the store knows that this (complete) inventory no longer has; empty when discovery missed an account. */
-async function staleIpsOf(
-  targets: readonly ScanTarget[],
-  inventory: Inventory,
-  deps: RoundDeps,
-): Promise<string[]> {
-  if (inventory.errors.length > 0) return [];
-  const known = new Set([...targets.map((t) => t.ip), ...clusterFindingIds(inventory)]);
-  return (await deps.store.listIps()).filter((ip) => !known.has(ip)).slice(0, MAX_STALE_IPS);
+/** Findings lists as counts: what the round's sums need. */
+function tally(part: {
+  newExposures: unknown[];
+  resolved: unknown[];
+  openExposures: number;
+  incompleteScans?: number;
+  failedTargets: TargetFailure[];
+}): RoundTally {
+  return { ...part, newExposures: part.newExposures.length, resolved: part.resolved.length };
 }
 
 export function newRoundId(now: Date): string {
@@ -78,44 +76,35 @@ export async function runRound(
   const startedAt = started.toISOString();
   const roundId = options.roundId ?? newRoundId(started);
   const stage = await scanTargets(targets, deps, { ...options, roundId, now });
-  if (options.inventory) {
-    const clusters = await recordClusterFindings(options.inventory, deps, { now });
-    stage.newExposures.push(...clusters.newExposures);
-    stage.resolved.push(...clusters.resolved);
-    stage.openExposures += clusters.openExposures;
-    stage.failedTargets.push(...clusters.failedTargets);
-  }
-  const complete =
-    stage.incompleteScans === 0 &&
-    stage.failedTargets.length === 0 &&
-    (options.inventory?.errors.length ?? 0) === 0;
-  const summary: RoundSummary = {
-    roundId,
-    startedAt,
-    targets: targets.length,
-    complete,
-    newExposures: stage.newExposures.length,
-    resolved: stage.resolved.length,
-    openExposures: stage.openExposures,
-    incompleteScans: stage.incompleteScans,
-  };
-  const alerts = await notifyPending(deps, summary, { now, failedTargets: stage.failedTargets });
-  const staleIps = options.inventory ? await staleIpsOf(targets, options.inventory, deps) : undefined;
+  const inventory = options.inventory;
+  const clusters = inventory ? await recordClusterFindings(inventory, deps, { now }) : undefined;
+  const round = await finishRound(
+    deps,
+    { roundId, startedAt, targets: targets.length, discoveryErrors: inventory?.errors.length ?? 0 },
+    [tally(stage), ...(clusters ? [tally(clusters)] : [])],
+    {
+      now,
+      ...(inventory
+        ? { knownIds: async () => [...targets.map((t) => t.ip), ...clusterFindingIds(inventory)] }
+        : {}),
+    },
+  );
+  const { complete, incompleteScans } = round.summary;
   return {
     round: {
       id: roundId,
       startedAt,
       targets: targets.length,
       complete,
-      incompleteScans: stage.incompleteScans,
+      incompleteScans,
       durationMs: Math.max(0, now().getTime() - started.getTime()),
     },
-    newExposures: stage.newExposures,
-    resolved: stage.resolved,
-    openExposures: stage.openExposures,
-    failedTargets: stage.failedTargets,
+    newExposures: [...stage.newExposures, ...(clusters?.newExposures ?? [])],
+    resolved: [...stage.resolved, ...(clusters?.resolved ?? [])],
+    openExposures: round.summary.openExposures,
+    failedTargets: round.failedTargets,
     suppressed: stage.suppressed,
-    alerts: { published: alerts.published, failed: alerts.failed },
-    ...(staleIps ? { staleIps } : {}),
+    alerts: { published: round.alerts.published, failed: round.alerts.failed },
+    ...(round.staleIps ? { staleIps: round.staleIps } : {}),
   };
 }

@@ -46,7 +46,9 @@ const deps: DiscoveryDeps = {
 
 beforeEach(() => {
   for (const mock of [sts, ec2, eks, organizations]) mock.reset();
-  sts.on(GetCallerIdentityCommand).resolves({ Account: SCANNER });
+  sts
+    .on(GetCallerIdentityCommand)
+    .resolves({ Account: SCANNER, Arn: `arn:aws:sts::${SCANNER}:assumed-role/scanner/x` });
   sts.on(AssumeRoleCommand).resolves({
     Credentials: {
       AccessKeyId: "ASIAMEMBERMEMBERMEMB",
@@ -143,6 +145,18 @@ describe("discoverInventory failure isolation", () => {
         DurationSeconds: 3600,
         ExternalId: "pw-ext-1",
       },
+    ]);
+  });
+
+  it("builds the member role ARN in the caller's partition (GovCloud, China), not in `aws`", async () => {
+    sts
+      .on(GetCallerIdentityCommand)
+      .resolves({ Account: SCANNER, Arn: `arn:aws-us-gov:sts::${SCANNER}:assumed-role/scanner/x` });
+
+    await discoverInventory({ accounts: [MEMBER], regions: ["us-gov-west-1"] }, deps);
+
+    expect(sts.commandCalls(AssumeRoleCommand).map((c) => c.args[0].input.RoleArn)).toEqual([
+      `arn:aws-us-gov:iam::${MEMBER}:role/PortwardenMemberRole`,
     ]);
   });
 

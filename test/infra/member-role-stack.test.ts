@@ -64,7 +64,7 @@ describe("PortwardenMemberRoleStack", () => {
         externalId: "portwarden-7f3a",
       });
     expect(act).toThrow(InputError);
-    expect(act).toThrow("scannerAccountId: '1234' is not a 12-digit account id");
+    expect(act).toThrow("scannerAccountId: '1234' is not a 12-digit AWS account id");
   });
 
   it("rejects an external id with spaces", () => {

@@ -408,7 +408,7 @@ describe("Portwarden construct props", () => {
     ],
     ["pagerUrl", { pagerUrl: "http://pager.example.com" }, "must use https://"],
     ["pagerSeverities[0]", { pagerSeverities: ["urgent" as "critical"] }, "'urgent' is not one of"],
-    ["accounts[0]", { accounts: ["12345"] }, "'12345' is not a 12-digit account id"],
+    ["accounts[0]", { accounts: ["12345"] }, "'12345' is not a 12-digit AWS account id"],
     ["regions[0]", { regions: ["mars-1"] }, "'mars-1' is not an AWS region"],
     ["organization", { organization: true, accounts: ["111122223333"] }, "not both"],
     ["externalId", { externalId: "has space" }, "2-1224 characters"],
@@ -427,5 +427,26 @@ describe("Portwarden construct props", () => {
     expect(thrown).toBeInstanceOf(InputError);
     expect((thrown as InputError).field).toBe(field);
     expect((thrown as InputError).message).toContain(message);
+  });
+});
+
+describe("Portwarden construct fields", () => {
+  it("exposes every alarm and queue it creates as a public field", () => {
+    // Prepare
+    const { template, construct } = synthesize({ alertEmails: ["secops@example.com"] });
+    const stack = Stack.of(construct);
+    const logicalIds = (fields: { node: { defaultChild?: unknown } }[]) =>
+      fields.map((f) => stack.getLogicalId(f.node.defaultChild as never)).sort();
+    // Assess: the template holds exactly the alarms and queues the fields name
+    expect(Object.keys(template.findResources("AWS::CloudWatch::Alarm")).sort()).toEqual(
+      logicalIds([
+        construct.roundFailedAlarm,
+        construct.roundTimedOutAlarm,
+        construct.scheduleDeadLetteredAlarm,
+      ]),
+    );
+    expect(Object.keys(template.findResources("AWS::SQS::Queue")).sort()).toEqual(
+      logicalIds([construct.subscriptionDeadLetterQueue, construct.scheduleDeadLetterQueue]),
+    );
   });
 });

@@ -1,16 +1,5 @@
 import { GetObjectCommand, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
-import { InputError } from "../lib/errors/errors.ts";
-
-/** Round data lives under this prefix of the round bucket (the IAM grants are scoped to it). */
-export const ROUND_PREFIX = "rounds";
-
-export function targetsKeyFor(roundId: string): string {
-  return `${ROUND_PREFIX}/${roundId}/targets.json`;
-}
-
-export function clusterIdsKeyFor(roundId: string): string {
-  return `${ROUND_PREFIX}/${roundId}/cluster-ids.json`;
-}
+import { InputError } from "../errors/errors.ts";
 
 /** Reads and parses one JSON object, refusing more than `maxBytes` (never buffers an unbounded body). */
 export async function getJson(s3: S3Client, bucket: string, key: string, maxBytes: number): Promise<unknown> {

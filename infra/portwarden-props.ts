@@ -1,0 +1,178 @@
+import { Duration, RemovalPolicy } from "aws-cdk-lib";
+import { RetentionDays } from "aws-cdk-lib/aws-logs";
+import { SEVERITIES, type Severity } from "../lib/catalog/severity.ts";
+import {
+  assertAccountId,
+  assertExternalId,
+  assertRegion,
+  assertRoleName,
+} from "../lib/contracts/aws-identifiers.ts";
+import {
+  DEFAULT_DISCOVERY_ROLE_NAME,
+  DEFAULT_EXTERNAL_ID,
+  DEFAULT_MEMBER_ROLE_NAME,
+} from "../lib/contracts/deployment.ts";
+import { MAX_TARGETS_PER_BATCH } from "../lib/contracts/lambda-events.ts";
+import { InputError } from "../lib/errors/errors.ts";
+import { DEFAULT_PORT_SPEC, parsePortSpec } from "../lib/ports/port-spec.ts";
+
+export interface PortwardenProps {
+  /** When rounds start: `rate(N unit)` or a 6-field `cron(...)` (EventBridge Scheduler). Default: `rate(1 hour)`. */
+  readonly schedule?: string;
+  /** Scheduler may start a round anywhere in this window (spreads load). Default: 15 minutes. */
+  readonly scheduleWindow?: Duration;
+  /** Accounts to scan (12 digits each). Default: the stack's own account. */
+  readonly accounts?: string[];
+  /** Scan every active account of the AWS Organization (needs organizations:ListAccounts). Default: false. */
+  readonly organization?: boolean;
+  /** Regions to scan. Default: every region enabled in each account (ec2:DescribeRegions). */
+  readonly regions?: string[];
+  /** The read-only role in each member account. Default: `PortwardenMemberRole`. */
+  readonly memberRoleName?: string;
+  /** `sts:ExternalId` the member roles require (2-1224 characters of letters, digits and +=,.@:/_-). Default: `portwarden`. */
+  readonly externalId?: string;
+  /** Name of the role that assumes the member roles (member stacks trust it). Default: `portwarden-discovery`. */
+  readonly discoveryRoleName?: string;
+  /** Port SPEC scanned per node, e.g. `kubernetes,8000-8100` or `all`. Default: `kubernetes`. */
+  readonly ports?: string;
+  /** Email subscribers (each must confirm the subscription mail). Default: none. */
+  readonly alertEmails?: string[];
+  /** An HTTPS pager endpoint subscribed to the topic. Default: none. */
+  readonly pagerUrl?: string;
+  /** Severities the pager receives (a `severity` filter policy). Default: critical and high. */
+  readonly pagerSeverities?: Severity[];
+  /** Scan Lambda memory in MB (128-10240). Default: 256 (see BENCHMARKS.md). */
+  readonly scannerMemoryMb?: number;
+  /** Scan Lambda timeout (1-15 minutes); its deadline is the remaining time minus a margin. Default: 10 minutes. */
+  readonly scannerTimeout?: Duration;
+  /** Scan Lambdas running at once (1-10000). Default: 50. */
+  readonly maxConcurrency?: number;
+  /** IPs per scan invocation (1-50; they share one socket budget). Default: 4. */
+  readonly targetsPerBatch?: number;
+  /** Percent of scan batches that may fail before the round fails. Default: 10. */
+  readonly toleratedFailurePercentage?: number;
+  /** A round (one execution) is stopped after this long (5 minutes to 24 hours). Default: 50 minutes. */
+  readonly roundTimeout?: Duration;
+  /** Lambda and state machine log retention. Default: one month. */
+  readonly logRetention?: RetentionDays;
+  /** Round data (target lists, map results) in S3 expires after this many days (1-3650). Default: 14. */
+  readonly roundDataRetentionDays?: number;
+  /** Removal policy of the state table (exposure history). Default: RETAIN. */
+  readonly stateRemovalPolicy?: RemovalPolicy;
+}
+
+/** Every prop with its default applied, each checked: what the construct builds from. */
+export type ResolvedPortwardenProps = Required<Omit<PortwardenProps, "pagerUrl">> & {
+  readonly pagerUrl: string | undefined;
+};
+
+const RATE = /^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$/;
+const CRON = /^cron\((\S+ ){5}\S+\)$/;
+const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+
+function checkSchedule(schedule: string): string {
+  const rate = RATE.exec(schedule);
+  if (rate) {
+    const [, amount, unit] = rate;
+    if (Number(amount) < 1 || (Number(amount) === 1) !== !unit?.endsWith("s") || Number(amount) > 100_000)
+      throw new InputError("schedule", `'${schedule}': use 'rate(1 hour)' or 'rate(2 hours)' style`);
+    if (unit?.startsWith("minute") && Number(amount) < 15)
+      throw new InputError("schedule", `'${schedule}': rounds closer than 15 minutes would overlap`);
+    return schedule;
+  }
+  if (!CRON.test(schedule))
+    throw new InputError("schedule", `'${schedule}' is neither 'rate(N unit)' nor a 6-field 'cron(...)'`);
+  return schedule;
+}
+
+function checkRange(field: string, value: number, min: number, max: number): number {
+  if (!Number.isInteger(value) || value < min || value > max)
+    throw new InputError(field, `${value} is not an integer from ${min} to ${max}`);
+  return value;
+}
+
+function checkEach(
+  field: string,
+  values: readonly string[],
+  check: (value: string, field: string) => unknown,
+) {
+  for (const [i, value] of values.entries()) check(value, `${field}[${i}]`);
+  return [...values];
+}
+
+function checkEmail(email: string, field: string): void {
+  if (!EMAIL.test(email)) throw new InputError(field, `'${email}' is not an email address`);
+}
+
+function checkSeverity(severity: string, field: string): void {
+  if (!SEVERITIES.includes(severity as Severity))
+    throw new InputError(field, `'${severity}' is not one of ${SEVERITIES.join(", ")}`);
+}
+
+function checkPagerUrl(url: string): string {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new InputError("pagerUrl", `'${url}' is not a URL`);
+  }
+  if (parsed.protocol !== "https:") throw new InputError("pagerUrl", `'${url}' must use https://`);
+  return url;
+}
+
+/**
+ * Synth-time validation: defaults applied, each prop checked by the same identifier rules the
+ * handlers and the CLI use (lib/contracts). A bad prop stops `cdk synth` naming the prop.
+ */
+export function resolvePortwardenProps(props: PortwardenProps): ResolvedPortwardenProps {
+  const accounts = checkEach("accounts", props.accounts ?? [], assertAccountId);
+  const organization = props.organization ?? false;
+  if (organization && accounts.length > 0)
+    throw new InputError("organization", "give either accounts or organization, not both");
+  const ports = props.ports ?? DEFAULT_PORT_SPEC;
+  parsePortSpec(ports, "ports");
+  const externalId = props.externalId ?? DEFAULT_EXTERNAL_ID;
+  assertExternalId(externalId, "externalId");
+  const pagerSeverities = checkEach(
+    "pagerSeverities",
+    props.pagerSeverities ?? ["critical", "high"],
+    checkSeverity,
+  );
+  if (pagerSeverities.length === 0)
+    throw new InputError("pagerSeverities", "must name at least one severity");
+  const scannerTimeout = props.scannerTimeout ?? Duration.minutes(10);
+  checkRange("scannerTimeout (seconds)", scannerTimeout.toSeconds(), 60, 900);
+  const roundTimeout = props.roundTimeout ?? Duration.minutes(50);
+  checkRange("roundTimeout (minutes)", roundTimeout.toMinutes(), 5, 24 * 60);
+  return {
+    schedule: checkSchedule(props.schedule ?? "rate(1 hour)"),
+    scheduleWindow: props.scheduleWindow ?? Duration.minutes(15),
+    accounts,
+    organization,
+    regions: checkEach("regions", props.regions ?? [], assertRegion),
+    memberRoleName: assertRoleName(props.memberRoleName ?? DEFAULT_MEMBER_ROLE_NAME, "memberRoleName"),
+    externalId,
+    discoveryRoleName: assertRoleName(
+      props.discoveryRoleName ?? DEFAULT_DISCOVERY_ROLE_NAME,
+      "discoveryRoleName",
+    ),
+    ports,
+    alertEmails: checkEach("alertEmails", props.alertEmails ?? [], checkEmail),
+    pagerUrl: props.pagerUrl !== undefined ? checkPagerUrl(props.pagerUrl) : undefined,
+    pagerSeverities: pagerSeverities as Severity[],
+    scannerMemoryMb: checkRange("scannerMemoryMb", props.scannerMemoryMb ?? 256, 128, 10_240),
+    scannerTimeout,
+    maxConcurrency: checkRange("maxConcurrency", props.maxConcurrency ?? 50, 1, 10_000),
+    targetsPerBatch: checkRange("targetsPerBatch", props.targetsPerBatch ?? 4, 1, MAX_TARGETS_PER_BATCH),
+    toleratedFailurePercentage: checkRange(
+      "toleratedFailurePercentage",
+      props.toleratedFailurePercentage ?? 10,
+      0,
+      100,
+    ),
+    roundTimeout,
+    logRetention: props.logRetention ?? RetentionDays.ONE_MONTH,
+    roundDataRetentionDays: checkRange("roundDataRetentionDays", props.roundDataRetentionDays ?? 14, 1, 3650),
+    stateRemovalPolicy: props.stateRemovalPolicy ?? RemovalPolicy.RETAIN,
+  };
+}

@@ -1,0 +1,66 @@
+/**
+ * What the CDK construct (infra/) and the Lambda handlers (functions/) agree on: environment
+ * variable names, default resource names and the round bucket's key layout. infra/ writes these,
+ * functions/ and lib/ read them; neither side spells one out by hand.
+ */
+import { z } from "zod";
+import { regionSchema } from "./aws-identifiers.ts";
+
+/** Environment variables the construct sets on the handlers (`ScannerFunction.bind…()`, props). */
+export const ENV = {
+  stateTableName: "STATE_TABLE_NAME",
+  roundBucketName: "ROUND_BUCKET_NAME",
+  alertTopicArn: "ALERT_TOPIC_ARN",
+  portSpec: "PORT_SPEC",
+  accounts: "ACCOUNTS",
+  organization: "ORGANIZATION",
+  regions: "REGIONS",
+  memberRoleName: "MEMBER_ROLE_NAME",
+  externalId: "EXTERNAL_ID",
+  /** Discover reads this inventory (JSON of `portwarden inventory --json`) from the round bucket instead of calling AWS. */
+  inventoryS3Key: "INVENTORY_S3_KEY",
+} as const;
+
+/** The environment the handlers validate once per cold start (a bad value names the variable). */
+export const handlerEnvironmentSchema = z.object({
+  AWS_REGION: regionSchema,
+  [ENV.stateTableName]: z.string().min(3).max(255).optional(),
+  [ENV.roundBucketName]: z.string().min(3).max(63).optional(),
+  [ENV.alertTopicArn]: z.string().startsWith("arn:").optional(),
+  [ENV.portSpec]: z.string().min(1).optional(),
+  [ENV.accounts]: z.string().optional(),
+  [ENV.organization]: z.enum(["true", "false"]).optional(),
+  [ENV.regions]: z.string().optional(),
+  [ENV.memberRoleName]: z.string().optional(),
+  [ENV.externalId]: z.string().optional(),
+  [ENV.inventoryS3Key]: z.string().min(1).max(1024).optional(),
+});
+export type HandlerEnvironment = z.infer<typeof handlerEnvironmentSchema>;
+
+/** Powertools service name and metrics namespace (set by the construct, defaults of the handlers). */
+export const SERVICE_NAME = "portwarden";
+export const METRICS_NAMESPACE = "Portwarden";
+
+/** The read-only role portwarden assumes in member accounts (construct, member stack, CLI). */
+export const DEFAULT_MEMBER_ROLE_NAME = "PortwardenMemberRole";
+/** The discovery Lambda's role name; member roles trust it by name. */
+export const DEFAULT_DISCOVERY_ROLE_NAME = "portwarden-discovery";
+/** The construct's default `sts:ExternalId`. */
+export const DEFAULT_EXTERNAL_ID = "portwarden";
+
+/** Round data lives under this prefix of the round bucket (the IAM grants are scoped to it). */
+export const ROUND_PREFIX = "rounds";
+/** Every round object, as an IAM resource suffix / S3 object pattern. */
+export const ROUND_OBJECTS = `${ROUND_PREFIX}/*`;
+/** Where the Distributed Map's ResultWriter puts its manifest and result files. */
+export const MAP_RESULTS_PREFIX = `${ROUND_PREFIX}/map-results`;
+
+/** The round's scan targets (JSON array of ScanTarget), written by Discover, read by the Map and Notify. */
+export function targetsKeyFor(roundId: string): string {
+  return `${ROUND_PREFIX}/${roundId}/targets.json`;
+}
+
+/** The round's cluster finding ids (JSON array of strings), written by Discover, read by Notify. */
+export function clusterIdsKeyFor(roundId: string): string {
+  return `${ROUND_PREFIX}/${roundId}/cluster-ids.json`;
+}

@@ -1,0 +1,56 @@
+import type { S3Client } from "@aws-sdk/client-s3";
+import { putJson } from "../aws/s3-json.ts";
+import { clusterIdsKeyFor, targetsKeyFor } from "../contracts/deployment.ts";
+import type { DiscoverEvent, DiscoverOutput } from "../contracts/lambda-events.ts";
+import type { Inventory } from "../discovery/types.ts";
+import { InputError } from "../errors/errors.ts";
+import type { StateStore } from "../state/types.ts";
+import { recordClusterFindings } from "./scan-stage.ts";
+import { clusterFindingIds, targetsFromInventory } from "./targets.ts";
+
+export interface DiscoverStageDeps {
+  discover: () => Promise<Inventory>;
+  s3: S3Client;
+  /** The round bucket: targets and cluster ids go under `rounds/<roundId>/`. */
+  bucket: string;
+  store: StateStore;
+  now?: () => Date;
+}
+
+/** More targets than this in one round is a discovery bug or a misconfiguration, not a fleet. */
+export const MAX_TARGETS_PER_ROUND = 100_000;
+
+/**
+ * The Step Functions round's first stage: discover, write the target list the Map reads and the
+ * cluster ids Notify's stale-IP check needs, record cluster-level findings.
+ */
+export async function discoverStage(
+  deps: DiscoverStageDeps,
+  round: DiscoverEvent,
+): Promise<{ output: DiscoverOutput; inventory: Inventory }> {
+  const inventory = await deps.discover();
+  const targets = targetsFromInventory(inventory);
+  if (targets.length > MAX_TARGETS_PER_ROUND)
+    throw new InputError(
+      "inventory",
+      `${targets.length} public IPs, more than ${MAX_TARGETS_PER_ROUND} per round`,
+    );
+  const targetsKey = targetsKeyFor(round.roundId);
+  await putJson(deps.s3, deps.bucket, targetsKey, targets);
+  await putJson(deps.s3, deps.bucket, clusterIdsKeyFor(round.roundId), clusterFindingIds(inventory));
+  const clusters = await recordClusterFindings(inventory, deps, deps.now ? { now: deps.now } : {});
+  const output: DiscoverOutput = {
+    roundId: round.roundId,
+    startedAt: round.startedAt,
+    targetsKey,
+    targets: targets.length,
+    discoveryErrors: inventory.errors.length,
+    clusters: {
+      newExposures: clusters.newExposures.length,
+      resolved: clusters.resolved.length,
+      openExposures: clusters.openExposures,
+      failedTargets: clusters.failedTargets,
+    },
+  };
+  return { output, inventory };
+}
