@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { parseInput } from "../config/zod-input.ts";
+import { accountIdSchema, regionSchema } from "../contracts/aws-identifiers.ts";
 import type { ChangeCause } from "../findings/types.ts";
 
 /**
@@ -46,8 +47,6 @@ export interface ChangeEvent {
 }
 
 const MAX_IDS = 1000;
-const ACCOUNT = /^\d{12}$/;
-const REGION = /^[a-z]{2}(-[a-z]+)+-\d{1,2}$/;
 const SG = /^sg-[0-9a-f]{8,17}$/;
 const INSTANCE = /^i-[0-9a-f]{8,17}$/;
 const ENI = /^eni-[0-9a-f]{8,17}$/;
@@ -57,8 +56,8 @@ const IPV4 = /^\d{1,3}(\.\d{1,3}){3}$/;
 const envelopeSchema = z.object({
   "detail-type": z.string().max(128),
   source: z.string().max(128),
-  account: z.string().regex(ACCOUNT, "is not a 12-digit account id"),
-  region: z.string().regex(REGION, "is not an AWS region"),
+  account: accountIdSchema,
+  region: regionSchema,
   time: z.string().max(64),
   detail: z.record(z.string(), z.unknown()),
 });

@@ -4,7 +4,7 @@ import type { ClusterInventory, Inventory, InventoryError, NodeInventory } from 
 import { errorMessage } from "../errors/errors.ts";
 import type { AlertEvent, ChangeCause, Finding } from "../findings/types.ts";
 import type { PortSet } from "../ports/port-set.ts";
-import { notifyPending } from "../round/notify-stage.ts";
+import { finishRound, tallyOf } from "../round/round-outcome.ts";
 import { type RoundDeps, recordClusterFindings, scanTargets } from "../round/scan-stage.ts";
 import { clusterFindingId, targetsFromInventory } from "../round/targets.ts";
 import type { ChangeEvent } from "./change-events.ts";
@@ -171,25 +171,14 @@ export async function rescanAfterChanges(
     ...(options.deadline !== undefined ? { deadline: options.deadline } : {}),
   });
   const clusterStage = await recordClusterFindings(inventory, deps, { now });
-  const failedTargets = [...stage.failedTargets, ...clusterStage.failedTargets];
-  const newExposures = [...stage.newExposures, ...clusterStage.newExposures];
-  const resolved = [...stage.resolved, ...clusterStage.resolved];
-  const complete = stage.incompleteScans === 0 && failedTargets.length === 0 && inventory.errors.length === 0;
-  const summary: RoundSummary = {
-    roundId,
-    startedAt,
-    targets: targets.length,
-    complete,
-    newExposures: newExposures.length,
-    resolved: resolved.length,
-    openExposures: stage.openExposures + clusterStage.openExposures,
-    incompleteScans: stage.incompleteScans,
-  };
-  const alerts = await notifyPending(
+  const round = await finishRound(
     { store: deps.store, notifier: new CauseNotifier(deps.notifier, causes, startedAt) },
-    summary,
-    { now, failedTargets },
+    { roundId, startedAt, targets: targets.length, discoveryErrors: inventory.errors.length },
+    [tallyOf(stage), tallyOf(clusterStage)],
+    { now },
   );
+  const { complete } = round.summary;
+  const { alerts } = round;
   return {
     roundId,
     events: events.length,
@@ -197,8 +186,8 @@ export async function rescanAfterChanges(
     targets: targets.length,
     clusters: inventory.clusters.length,
     complete,
-    newExposures,
-    resolved,
+    newExposures: [...stage.newExposures, ...clusterStage.newExposures],
+    resolved: [...stage.resolved, ...clusterStage.resolved],
     alerts: { published: alerts.published, failed: alerts.failed },
     errors: inventory.errors,
   };

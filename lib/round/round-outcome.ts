@@ -19,6 +19,23 @@ export interface RoundTally {
   failedTargets: readonly TargetFailure[];
 }
 
+/** A stage's result (findings as lists) as a tally (findings as counts). */
+export function tallyOf(stage: {
+  newExposures: readonly unknown[];
+  resolved: readonly unknown[];
+  openExposures: number;
+  incompleteScans?: number;
+  failedTargets: readonly TargetFailure[];
+}): RoundTally {
+  return {
+    newExposures: stage.newExposures.length,
+    resolved: stage.resolved.length,
+    openExposures: stage.openExposures,
+    ...(stage.incompleteScans !== undefined ? { incompleteScans: stage.incompleteScans } : {}),
+    failedTargets: stage.failedTargets,
+  };
+}
+
 export interface RoundFacts {
   roundId: string;
   startedAt: string;

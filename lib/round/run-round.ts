@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import type { Notifier } from "../alerts/types.ts";
 import type { Inventory } from "../discovery/types.ts";
 import type { Finding } from "../findings/types.ts";
-import { finishRound, type RoundTally } from "./round-outcome.ts";
+import { finishRound, tallyOf } from "./round-outcome.ts";
 import {
   type RoundDeps,
   recordClusterFindings,
@@ -47,17 +47,6 @@ export interface RoundReport {
   staleIps?: string[];
 }
 
-/** Findings lists as counts: what the round's sums need. */
-function tally(part: {
-  newExposures: unknown[];
-  resolved: unknown[];
-  openExposures: number;
-  incompleteScans?: number;
-  failedTargets: TargetFailure[];
-}): RoundTally {
-  return { ...part, newExposures: part.newExposures.length, resolved: part.resolved.length };
-}
-
 export function newRoundId(now: Date): string {
   return `r-${now.toISOString().replace(/[-:.]/g, "")}-${randomBytes(3).toString("hex")}`;
 }
@@ -81,7 +70,7 @@ export async function runRound(
   const round = await finishRound(
     deps,
     { roundId, startedAt, targets: targets.length, discoveryErrors: inventory?.errors.length ?? 0 },
-    [tally(stage), ...(clusters ? [tally(clusters)] : [])],
+    [tallyOf(stage), ...(clusters ? [tallyOf(clusters)] : [])],
     {
       now,
       ...(inventory

@@ -2,6 +2,7 @@ import { isIP } from "node:net";
 import type { AwsSecurityFinding, Resource } from "@aws-sdk/client-securityhub";
 import { causeText, endpointText, fixText, safeText, whereText, whyItMatters } from "../alerts/format.ts";
 import type { Severity } from "../catalog/severity.ts";
+import { assertAccountId, assertRegion } from "../contracts/aws-identifiers.ts";
 import { InputError } from "../errors/errors.ts";
 import { type AlertEvent, type Finding, type FindingKind, findingKey } from "../findings/types.ts";
 
@@ -54,10 +55,8 @@ export function partitionOfRegion(region: string): string {
 }
 
 export function assertDestination(to: SecurityHubDestination): void {
-  if (!/^\d{12}$/.test(to.account))
-    throw new InputError("securityHub.account", `'${to.account}' is not a 12-digit account id`);
-  if (!/^[a-z]{2}(-[a-z]+)+-\d{1,2}$/.test(to.region))
-    throw new InputError("securityHub.region", `'${to.region}' is not an AWS region name`);
+  assertAccountId(to.account, "securityHub.account");
+  assertRegion(to.region, "securityHub.region");
   if (!/^aws(-[a-z]+)*$/.test(to.partition))
     throw new InputError("securityHub.partition", `'${to.partition}' is not an AWS partition`);
 }
