@@ -1,10 +1,10 @@
-import { parseArgs } from "node:util";
 import { assertExternalId, assertRegion, assertRoleName } from "../contracts/aws-identifiers.ts";
 import { DEFAULT_MEMBER_ROLE_NAME } from "../contracts/deployment.ts";
 import { type DiscoveryDeps, type DiscoveryOptions, discoverInventory } from "../discovery/discover.ts";
 import { parseAccountList, parseRegionList } from "../discovery/options.ts";
 import type { ClusterInventory, Inventory } from "../discovery/types.ts";
 import { InputError } from "../errors/errors.ts";
+import { parseCommandArgs } from "./args.ts";
 import type { CliIo } from "./io.ts";
 
 const USAGE = `Usage: portwarden inventory [--accounts ID,ID | --organization] [--role-name NAME]
@@ -18,7 +18,8 @@ security groups open to the internet (0.0.0.0/0, ::/0) or to specific public CID
   --role-name NAME     member role to assume in other accounts (default ${DEFAULT_MEMBER_ROLE_NAME})
   --external-id X      sts:ExternalId the member role requires
   --regions R,R        regions to read (default: every region enabled in each account)
-  --home-region R      region for STS, Organizations, DescribeRegions (default $AWS_REGION, else us-east-1)
+  --region R           home region: STS, Organizations, DescribeRegions (default $AWS_REGION, else
+                       us-east-1); the same flag as 'run --region'. --home-region is a deprecated alias
   --tag-key KEY        extra tag key naming a self-managed node's cluster (repeatable)
   --json               the inventory as JSON (input of 'portwarden run --inventory FILE')
 
@@ -28,7 +29,7 @@ be inventoried; 2 bad input.
 
 /** `portwarden inventory`: the cross-account cluster inventory as a table or JSON. */
 export async function inventoryCommand(argv: string[], io: CliIo, deps: DiscoveryDeps = {}): Promise<number> {
-  const options = parseInventoryArgs(argv);
+  const options = parseInventoryArgs(argv, io);
   if (options === "help") {
     io.stdout(USAGE);
     return 0;
@@ -45,19 +46,14 @@ export async function inventoryCommand(argv: string[], io: CliIo, deps: Discover
   return nothingRead ? 1 : 0;
 }
 
-function parseInventoryArgs(argv: string[]): (DiscoveryOptions & { json: boolean }) | "help" {
-  let parsed: ReturnType<typeof parse>;
-  try {
-    parsed = parse(argv);
-  } catch (error) {
-    // parseArgs names the flag in its message ("Unknown option '--x'"); keep it as the field.
-    const message = error instanceof Error ? error.message : String(error);
-    const flag = /'(-{1,2}[\w-]+)/.exec(message)?.[1] ?? "argv";
-    throw new InputError(flag, message);
-  }
-  const { values, positionals } = parsed;
+function parseInventoryArgs(argv: string[], io: CliIo): (DiscoveryOptions & { json: boolean }) | "help" {
+  const { values, positionals } = parse(argv);
   if (values.help) return "help";
-  if (positionals.length > 0) throw new InputError("argv", `unexpected argument '${positionals[0]}'`);
+  if (positionals.length > 0)
+    throw new InputError(
+      "arguments",
+      `unexpected argument '${positionals[0]}'; see portwarden inventory --help`,
+    );
   if (values.accounts !== undefined && values.organization)
     throw new InputError("--accounts", "give either --accounts or --organization, not both");
 
@@ -74,8 +70,15 @@ function parseInventoryArgs(argv: string[]): (DiscoveryOptions & { json: boolean
     options.externalId = values["external-id"];
   }
   if (values["home-region"] !== undefined) {
-    assertRegion(values["home-region"], "--home-region");
-    options.homeRegion = values["home-region"];
+    // One name per concept across commands: `run` and `inventory` both say --region.
+    io.stderr("portwarden inventory: --home-region is deprecated, use --region (same meaning)\n");
+    if (values.region !== undefined && values.region !== values["home-region"])
+      throw new InputError("--region", "give --region once (--home-region is its deprecated alias)");
+  }
+  const homeRegion = values.region ?? values["home-region"];
+  if (homeRegion !== undefined) {
+    assertRegion(homeRegion, values.region !== undefined ? "--region" : "--home-region");
+    options.homeRegion = homeRegion;
   }
   if (values["tag-key"] !== undefined) {
     values["tag-key"].forEach((key) => {
@@ -88,7 +91,7 @@ function parseInventoryArgs(argv: string[]): (DiscoveryOptions & { json: boolean
 }
 
 function parse(argv: string[]) {
-  return parseArgs({
+  return parseCommandArgs("inventory", {
     args: argv,
     allowPositionals: true,
     strict: true,
@@ -98,6 +101,7 @@ function parse(argv: string[]) {
       "role-name": { type: "string" },
       "external-id": { type: "string" },
       regions: { type: "string" },
+      region: { type: "string" },
       "home-region": { type: "string" },
       "tag-key": { type: "string", multiple: true },
       json: { type: "boolean" },

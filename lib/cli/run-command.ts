@@ -1,26 +1,34 @@
-import { lookup } from "node:dns/promises";
-import { isIP } from "node:net";
-import { parseArgs } from "node:util";
 import { ConsoleNotifier } from "../alerts/console-notifier.ts";
+import { safeText, summaryLine } from "../alerts/format.ts";
 import { SnsNotifier } from "../alerts/sns-notifier.ts";
 import type { Notifier } from "../alerts/types.ts";
 import { AwsClients } from "../aws/clients.ts";
+import { atLeast, isSeverity, SEVERITIES, type Severity } from "../catalog/severity.ts";
 import { loadConfigFile, type PortwardenConfig } from "../config/config-file.ts";
 import { loadInventoryFile } from "../config/inventory-file.ts";
 import { assertRegion } from "../contracts/aws-identifiers.ts";
 import { type DiscoveryOptions, discoverInventory } from "../discovery/discover.ts";
 import type { Inventory } from "../discovery/types.ts";
-import { errorMessage, InputError } from "../errors/errors.ts";
+import { InputError } from "../errors/errors.ts";
 import type { DiffPolicy } from "../findings/diff.ts";
 import { DEFAULT_PORT_SPEC, parsePortSpec } from "../ports/port-spec.ts";
 import { probeOpenPorts } from "../probes/probe-open-ports.ts";
-import { type RoundReport, runRound } from "../round/run-round.ts";
-import { type ScanTarget, targetsFromHosts, targetsFromInventory } from "../round/targets.ts";
-import { scanHosts } from "../scan/scanner.ts";
+import { type IncompleteReason, type RoundReport, runRound } from "../round/run-round.ts";
+import {
+  MAX_TARGET_ADDRESSES,
+  parseTargetList,
+  type ScanTarget,
+  targetsFromHosts,
+  targetsFromInventory,
+} from "../round/targets.ts";
+import { resolveTargets, scanHosts } from "../scan/scanner.ts";
 import { withSecurityHub } from "../securityhub/destination.ts";
 import { DynamoStateStore } from "../state/dynamo-state-store.ts";
 import { DEFAULT_STATE_PATH, FileStateStore } from "../state/file-state-store.ts";
 import type { StateStore } from "../state/types.ts";
+import { parseCommandArgs } from "./args.ts";
+import { paintLines } from "./colour.ts";
+import { checkInputFile, prepareStatePath } from "./files.ts";
 import type { CliIo } from "./io.ts";
 import { progressLine } from "./progress.ts";
 import { parsePositiveNumber } from "./scan-command.ts";
@@ -30,12 +38,13 @@ const HELP = `Usage: portwarden run [--targets H,H | --inventory FILE] [options]
 One scan round: targets → TCP scan → probes → findings → diff with state → alerts.
 Targets (when neither is given: AWS discovery of the clusters in this account, every enabled region;
 for other accounts run 'portwarden inventory --accounts ...' and pass its JSON with --inventory):
-  --targets H,H        addresses or host names; no security-group data, so open ports count as exposed
+  --targets H,H        IPs, CIDRs (expanded, at most ${MAX_TARGET_ADDRESSES} addresses) or host names; no
+                       security-group data, so open ports count as exposed. Not host:port, not a-b ranges.
   --inventory FILE     the JSON of 'portwarden inventory --json' (nodes, public IPs, SG-allowed ports)
 State and alerts:
-  --state PATH         JSON state file (default ${DEFAULT_STATE_PATH})
+  --state PATH         JSON state file (default ${DEFAULT_STATE_PATH}; only that directory is created)
   --table NAME         DynamoDB table instead of the state file
-  --sns-topic-arn ARN  publish alerts to this SNS topic instead of printing them
+  --sns-topic-arn ARN  publish alerts to this SNS topic instead of printing them (the summary is printed)
   --security-hub       also import new/resolved findings into AWS Security Hub (this account, --region)
   --region R           AWS region for --table, --security-hub and discovery (default $AWS_REGION;
                        SNS uses the ARN's)
@@ -43,67 +52,65 @@ Options:
   --ports SPEC         ports, ranges and profiles: kubernetes (default), all, e.g. kubernetes,8000-8100
   --config FILE        suppressions and diff policy (see README, "Suppressions")
   --max-seconds S      stop scanning after S seconds; unfinished scans resolve nothing
+  --fail-on SEVERITY   exit 3 while any open exposure is at or above SEVERITY (${SEVERITIES.join(", ")})
   --json               the round report as one JSON document on stdout (alert lines go to stderr)
-Exit status: 0 round complete and every alert delivered; 1 round incomplete (a scan incomplete,
-a target failed, an account not discovered) or an alert not delivered (retried next round) or the
-round failed; 2 bad input. New exposures alone do not change the exit status.
+Exit status: 0 round complete and every alert delivered; 1 round incomplete (the reasons are listed)
+or an alert not delivered (retried next round) or the round failed; 2 bad input; 3 --fail-on matched.
+New exposures alone do not change the exit status unless --fail-on is given.
 `;
 
-/** A hard cap so a typo cannot turn one run into a scan of half the internet. */
-const MAX_TARGETS = 4096;
-const MAX_HOST_CHARS = 253;
+/** `--fail-on SEVERITY`: exit 3 while an open exposure is at or above it. */
+export const EXIT_FAIL_ON = 3;
 
 function parseRunArgs(argv: string[]) {
-  try {
-    return parseArgs({
-      args: argv,
-      allowPositionals: false,
-      options: {
-        targets: { type: "string" },
-        inventory: { type: "string" },
-        state: { type: "string" },
-        table: { type: "string" },
-        "sns-topic-arn": { type: "string" },
-        "security-hub": { type: "boolean" },
-        region: { type: "string" },
-        ports: { type: "string", short: "p" },
-        config: { type: "string" },
-        "max-seconds": { type: "string" },
-        json: { type: "boolean" },
-        help: { type: "boolean", short: "h" },
-      },
-    });
-  } catch (error) {
-    throw new InputError("arguments", `${errorMessage(error)} (see --help)`);
-  }
+  return parseCommandArgs("run", {
+    args: argv,
+    allowPositionals: false,
+    options: {
+      targets: { type: "string" },
+      inventory: { type: "string" },
+      state: { type: "string" },
+      table: { type: "string" },
+      "sns-topic-arn": { type: "string" },
+      "security-hub": { type: "boolean" },
+      region: { type: "string" },
+      ports: { type: "string", short: "p" },
+      config: { type: "string" },
+      "max-seconds": { type: "string" },
+      "fail-on": { type: "string" },
+      json: { type: "boolean" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
 }
 
-/** `--targets a,b`: IPs as given, names resolved to every address (each becomes a target). */
+export function parseFailOn(value: string | undefined): Severity | undefined {
+  if (value === undefined) return undefined;
+  const v = value.toLowerCase();
+  if (!isSeverity(v)) throw new InputError("--fail-on", `'${value}' is not one of ${SEVERITIES.join(", ")}`);
+  return v;
+}
+
+/**
+ * `--targets a,b`: the target grammar of lib/round/targets.ts (IPs, CIDRs, names); names resolve
+ * through the scanner's resolver (the one resolution primitive) to every address they have.
+ */
 export async function resolveTargetHosts(spec: string): Promise<string[]> {
-  const items = spec.split(",").map((h) => h.trim());
-  if (items.some((h) => h === "")) throw new InputError("--targets", `empty item in '${spec}'`);
-  const out: string[] = [];
-  for (const host of items) {
-    if (host.length > MAX_HOST_CHARS)
-      throw new InputError("--targets", `'${host.slice(0, 40)}...' is too long`);
-    if (isIP(host)) {
-      out.push(host);
-      continue;
-    }
-    if (!/^[A-Za-z0-9.-]+$/.test(host))
-      throw new InputError("--targets", `'${host}' is not an IP address or host name`);
-    try {
-      for (const { address } of await lookup(host, { all: true })) out.push(address);
-    } catch (error) {
-      throw new InputError("--targets", `'${host}' does not resolve: ${errorMessage(error)}`);
-    }
-  }
-  if (out.length > MAX_TARGETS)
-    throw new InputError("--targets", `${out.length} addresses, more than ${MAX_TARGETS}`);
+  // TODO(safety): the address-safety policy (no link-local/metadata/unspecified/multicast) plugs in here.
+  const items = parseTargetList([spec], { field: "--targets" });
+  const ips = items.flatMap((i) => (i.kind === "ip" ? [i.ip] : []));
+  const names = items.flatMap((i) => (i.kind === "name" ? [i.name] : []));
+  const { resolved, failed } = await resolveTargets(names);
+  const unresolved = failed[0];
+  if (unresolved)
+    throw new InputError("--targets", `'${unresolved.target}' does not resolve (${unresolved.error})`);
+  const out = [...new Set([...ips, ...resolved.map((r) => r.ip)])];
+  if (out.length > MAX_TARGET_ADDRESSES)
+    throw new InputError("--targets", `${out.length} addresses, more than ${MAX_TARGET_ADDRESSES} per run`);
   return out;
 }
 
-function regionFrom(flag: string | undefined, fallbackFlag: string): string {
+export function regionFrom(flag: string | undefined, fallbackFlag: string): string {
   const region = flag ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION;
   if (!region) throw new InputError("--region", `needed with ${fallbackFlag} (or set AWS_REGION)`);
   return assertRegion(region, "--region");
@@ -129,17 +136,45 @@ async function discoverWithAws(region: string | undefined, io: CliIo, quiet: boo
   return inventory;
 }
 
-/** Lines the console notifier does not print: what failed, what was hidden. */
-function renderExtras(report: RoundReport, failuresShown: boolean): string {
+/** A reason as one line: what, where, and AWS's or the scanner's own words. */
+export function reasonLine(reason: IncompleteReason): string {
+  const text = (t: string) => safeText(t, 300);
+  switch (reason.type) {
+    case "discovery":
+      return `discovery ${[reason.account, reason.region].filter(Boolean).join(" ")}: ${text(reason.error)}`;
+    case "scan":
+      return `scan ${reason.target === reason.ip || !reason.ip ? reason.target : `${reason.target} (${reason.ip})`}: ${text(reason.error)}${reason.unknownPorts ? ` (${reason.unknownPorts} ports unknown)` : ""}`;
+    case "target":
+      return `target ${reason.ip}: ${text(reason.error)}`;
+    case "deadline":
+      return `deadline ${reason.deadline}: ${text(reason.error)} (${reason.ips.join(", ")}${reason.unfinishedScans > reason.ips.length ? ", ..." : ""})`;
+  }
+}
+
+/** At most this many reasons in the text output (all of them are in --json). */
+const MAX_REASON_LINES = 20;
+
+/** Lines after the summary: why the round is incomplete, what was hidden, what was not delivered. */
+export function renderExtras(report: RoundReport): string {
   const lines: string[] = [];
-  if (!failuresShown)
-    for (const failure of report.failedTargets) lines.push(`target ${failure.ip} failed: ${failure.error}`);
+  if (report.reasons.length > 0) {
+    lines.push(`INCOMPLETE because:`);
+    for (const reason of report.reasons.slice(0, MAX_REASON_LINES)) lines.push(`  ${reasonLine(reason)}`);
+    if (report.reasons.length > MAX_REASON_LINES)
+      lines.push(`  ... and ${report.reasons.length - MAX_REASON_LINES} more (all of them with --json)`);
+  }
   if (report.suppressed > 0) lines.push(`${report.suppressed} finding(s) hidden by suppressions`);
   if (report.alerts.failed > 0)
     lines.push(
       `${report.alerts.failed} alert(s) not delivered; they stay pending and are retried next round`,
     );
   return lines.length > 0 ? `${lines.join("\n")}\n` : "";
+}
+
+/** The exit status: 3 when --fail-on matches an open exposure, else 1 for an incomplete round or undelivered alert. */
+export function exitCodeOf(report: RoundReport, failOn: Severity | undefined): number {
+  if (failOn && report.exposures.some((e) => atLeast(e.severity, failOn))) return EXIT_FAIL_ON;
+  return report.round.complete && report.alerts.failed === 0 ? 0 : 1;
 }
 
 export async function runCommand(argv: string[], io: CliIo): Promise<number> {
@@ -154,24 +189,38 @@ export async function runCommand(argv: string[], io: CliIo): Promise<number> {
     throw new InputError("--state", "give either --state (file) or --table (DynamoDB), not both");
   const ports = parsePortSpec(values.ports ?? DEFAULT_PORT_SPEC, "--ports");
   const maxSeconds = parsePositiveNumber("--max-seconds", values["max-seconds"], false);
+  const failOn = parseFailOn(values["fail-on"]);
+  if (values.config !== undefined)
+    await checkInputFile(values.config, "--config", "see the README's Suppressions section for the format");
   const config = values.config !== undefined ? await loadConfigFile(values.config) : undefined;
   const topicArn = values["sns-topic-arn"];
   const snsRegion = topicArn?.split(":")[3];
-  if (topicArn !== undefined && !snsRegion)
+  if (topicArn !== undefined && (!snsRegion || !topicArn.startsWith("arn:")))
     throw new InputError("--sns-topic-arn", `'${topicArn}' is not an SNS topic ARN`);
+  const statePath =
+    values.table === undefined ? await prepareStatePath(values.state, { write: true }) : undefined;
 
   let inventory: Inventory | undefined;
   let targets: ScanTarget[];
   if (values.targets !== undefined) {
     targets = targetsFromHosts(await resolveTargetHosts(values.targets));
   } else {
+    if (values.inventory !== undefined)
+      await checkInputFile(
+        values.inventory,
+        "--inventory",
+        "make one with 'portwarden inventory --json > inventory.json'",
+      );
     inventory =
       values.inventory !== undefined
         ? await loadInventoryFile(values.inventory)
         : await discoverWithAws(values.region, io, Boolean(values.json));
     targets = targetsFromInventory(inventory);
-    if (targets.length > MAX_TARGETS)
-      throw new InputError("--inventory", `${targets.length} public IPs, more than ${MAX_TARGETS} per run`);
+    if (targets.length > MAX_TARGET_ADDRESSES)
+      throw new InputError(
+        "--inventory",
+        `${targets.length} public IPs, more than ${MAX_TARGET_ADDRESSES} per run`,
+      );
   }
 
   const clients: AwsClients[] = [];
@@ -187,9 +236,11 @@ export async function runCommand(argv: string[], io: CliIo): Promise<number> {
             client: awsClients(regionFrom(values.region, "--table")).dynamodb,
             tableName: values.table,
           })
-        : new FileStateStore(values.state !== undefined ? { path: values.state } : {});
+        : new FileStateStore({ path: statePath ?? DEFAULT_STATE_PATH });
     // With --json, stdout carries the report alone; console alerts go to stderr.
-    const alertOut = values.json ? io.stderr : io.stdout;
+    const colour = Boolean(io.colour) && !values.json;
+    const out = (text: string) => io.stdout(paintLines(text, colour));
+    const alertOut = values.json ? io.stderr : out;
     let notifier: Notifier =
       topicArn !== undefined && snsRegion
         ? new SnsNotifier({ client: awsClients(snsRegion).sns, topicArn })
@@ -230,9 +281,25 @@ export async function runCommand(argv: string[], io: CliIo): Promise<number> {
       },
     );
     if (values.json) io.stdout(`${JSON.stringify(report)}\n`);
-    // The console notifier already printed failed targets as FAILED lines; SNS did not print them.
-    else io.stdout(renderExtras(report, topicArn === undefined));
-    return report.round.complete && report.alerts.failed === 0 ? 0 : 1;
+    else {
+      // The console notifier printed the alerts and the summary; SNS printed nothing, so a cron
+      // log still gets one line per round.
+      if (topicArn !== undefined)
+        out(
+          `${report.alerts.published} alert(s) published to ${topicArn}\n${summaryLine({
+            roundId: report.round.id,
+            startedAt: report.round.startedAt,
+            targets: report.round.targets,
+            complete: report.round.complete,
+            newExposures: report.newExposures.length,
+            resolved: report.resolved.length,
+            openExposures: report.openExposures,
+            incompleteScans: report.round.incompleteScans,
+          })}\n`,
+        );
+      out(renderExtras(report));
+    }
+    return exitCodeOf(report, failOn);
   } finally {
     for (const made of clients) made.destroy();
   }

@@ -1,15 +1,19 @@
-import { parseArgs } from "node:util";
 import { catalogEntryFor } from "../catalog/kubernetes-ports.ts";
 import { InputError } from "../errors/errors.ts";
 import { DEFAULT_PORT_SPEC, parsePortSpec } from "../ports/port-spec.ts";
+import { MAX_TARGET_ADDRESSES, parseTargetList } from "../round/targets.ts";
 import { DEFAULT_TUNING, MAX_SOCKET_BUDGET, scanHosts } from "../scan/scanner.ts";
 import type { ScanResult } from "../scan/types.ts";
+import { parseCommandArgs } from "./args.ts";
+import { paintLines } from "./colour.ts";
 import type { CliIo } from "./io.ts";
 import { progressLine } from "./progress.ts";
 
 const HELP = `Usage: portwarden scan HOST... [--ports SPEC] [--json] [--socket-budget N] [--max-seconds S]
 
-TCP connect scan of each HOST (IPv4, IPv6 or a name: every address it resolves to).
+TCP connect scan of each HOST: an IPv4 or IPv6 address, a CIDR (every address in it, at most
+${MAX_TARGET_ADDRESSES} in all) or a name (every address it resolves to); several as arguments or
+a comma list. Not host:port (use --ports) and not a-b ranges (use a CIDR).
   --ports SPEC         ports, ranges and profiles: kubernetes (default), all, e.g. kubernetes,8000-8100
   --json               one JSON document on stdout: {"scans":[{target,ip,open,closed,filtered,complete,durationMs}]}
   --socket-budget N    sockets in flight across all hosts (default ${DEFAULT_TUNING.socketBudget}, max ${MAX_SOCKET_BUDGET})
@@ -32,19 +36,14 @@ export function parsePositiveNumber(
 }
 
 export async function scanCommand(argv: string[], io: CliIo): Promise<number> {
-  let parsed: ReturnType<typeof parseScanArgs>;
-  try {
-    parsed = parseScanArgs(argv);
-  } catch (error) {
-    if (error instanceof InputError) throw error;
-    throw new InputError("arguments", (error as Error).message);
-  }
-  const { values, positionals } = parsed;
+  const { values, positionals } = parseScanArgs(argv);
   if (values.help) {
     io.stdout(HELP);
     return 0;
   }
   if (positionals.length === 0) throw new InputError("HOST", "give at least one host to scan (see --help)");
+  // TODO(safety): the address-safety policy (no link-local/metadata/unspecified/multicast) plugs in here.
+  const hosts = parseTargetList(positionals, { field: "HOST" }).map((t) => (t.kind === "ip" ? t.ip : t.name));
   const ports = parsePortSpec(values.ports ?? DEFAULT_PORT_SPEC, "--ports");
   const socketBudget = parsePositiveNumber("--socket-budget", values["socket-budget"], true);
   if (socketBudget !== undefined && socketBudget > MAX_SOCKET_BUDGET) {
@@ -60,7 +59,7 @@ export async function scanCommand(argv: string[], io: CliIo): Promise<number> {
   }
 
   const progress = io.interactive && !values.json ? progressLine(io) : undefined;
-  const scans = await scanHosts(positionals, {
+  const scans = await scanHosts(hosts, {
     ports,
     ...(socketBudget !== undefined ? { socketBudget } : {}),
     ...(maxSeconds !== undefined ? { deadline: Date.now() + maxSeconds * 1000 } : {}),
@@ -70,12 +69,12 @@ export async function scanCommand(argv: string[], io: CliIo): Promise<number> {
   progress?.done();
 
   if (values.json) io.stdout(`${JSON.stringify({ scans })}\n`);
-  else io.stdout(renderScans(scans));
+  else io.stdout(paintLines(renderScans(scans), Boolean(io.colour)));
   return scans.every((s) => s.complete) ? 0 : 1;
 }
 
 function parseScanArgs(argv: string[]) {
-  return parseArgs({
+  return parseCommandArgs("scan", {
     args: argv,
     allowPositionals: true,
     options: {

@@ -1,7 +1,11 @@
 import { randomBytes } from "node:crypto";
 import type { Notifier } from "../alerts/types.ts";
+import { severityRank } from "../catalog/severity.ts";
 import type { Inventory } from "../discovery/types.ts";
-import type { Finding } from "../findings/types.ts";
+import { findingOf } from "../findings/diff.ts";
+import type { ExposureRecord, Finding } from "../findings/types.ts";
+import type { ScanResult } from "../scan/types.ts";
+import type { StateStore } from "../state/types.ts";
 import { finishRound, tallyOf } from "./round-outcome.ts";
 import {
   type RoundDeps,
@@ -19,7 +23,26 @@ export interface RoundOptions extends Omit<ScanStageOptions, "roundId"> {
   inventory?: Inventory;
 }
 
-/** The `portwarden run --json` document (README "Output"); extra fields are additions, never renames. */
+/**
+ * Why a round is INCOMPLETE, one entry per cause (CONTRACTS.md):
+ * - `discovery`: an account (and region) discovery could not read, with AWS's error;
+ * - `scan`: a target whose scan left ports unknown (local errors, a name that does not resolve);
+ * - `target`: a target whose findings could not be recorded (state store error, ...);
+ * - `deadline`: the round's deadline (`--max-seconds`) stopped scans before they finished.
+ */
+export type IncompleteReason =
+  | { type: "discovery"; account: string; region?: string; error: string }
+  | { type: "scan"; target: string; ip: string; error: string; unknownPorts?: number }
+  | { type: "target"; ip: string; error: string }
+  | { type: "deadline"; deadline: string; unfinishedScans: number; ips: string[]; error: string };
+
+/** One finding open after the round, as `run --json` and `status --json` list it. */
+export interface OpenExposure extends Finding {
+  firstSeen: string;
+  lastSeen: string;
+}
+
+/** The `portwarden run --json` document (CONTRACTS.md); extra fields are additions, never renames. */
 export interface RoundReport {
   round: {
     id: string;
@@ -30,10 +53,20 @@ export interface RoundReport {
     incompleteScans: number;
     durationMs: number;
   };
+  /** Empty when the round is complete; otherwise every reason it is not. */
+  reasons: IncompleteReason[];
   newExposures: Finding[];
   resolved: Finding[];
   /** Open exposed/unexplained findings after the round (latent ones are warnings, not counted). */
   openExposures: number;
+  /**
+   * Every exposed/unexplained finding open after the round on this round's targets, from the
+   * stored state (so also what an earlier round found on a target this one could not re-check),
+   * most severe first.
+   */
+  exposures: OpenExposure[];
+  /** Open latent findings (a security group opens the port, nothing listens yet) on these targets. */
+  latent: OpenExposure[];
   /** Targets whose findings could not be recorded (the round went on without them). */
   failedTargets: TargetFailure[];
   /** Findings hidden by an active suppression. */
@@ -45,6 +78,74 @@ export interface RoundReport {
    * IP released). Their records are left as they are; listed so someone can look. At most 100.
    */
   staleIps?: string[];
+}
+
+/** A deadline reason lists this many of the unfinished IPs (the count is always exact). */
+const MAX_DEADLINE_IPS = 20;
+
+/** Open records as report entries, most severe first, then by IP and port. */
+export function openExposuresOf(records: readonly ExposureRecord[]): OpenExposure[] {
+  return records
+    .filter((r) => r.status === "open")
+    .sort(
+      (a, b) =>
+        severityRank(a.severity) - severityRank(b.severity) || a.ip.localeCompare(b.ip) || a.port - b.port,
+    )
+    .map((r) => ({ ...findingOf(r), firstSeen: r.firstSeen, lastSeen: r.lastSeen }));
+}
+
+/** Everything the store holds open for these ids (IPs and cluster finding ids). */
+async function openRecordsOf(store: StateStore, ids: readonly string[]): Promise<ExposureRecord[]> {
+  const out: ExposureRecord[] = [];
+  for (const id of new Set(ids)) {
+    try {
+      out.push(...(await store.loadIp(id)).filter((r) => r.status === "open"));
+    } catch {
+      // A target whose records cannot be read is already a `target` reason; list the others.
+    }
+  }
+  return out;
+}
+
+/** The reasons a round is incomplete, from what discovery, the scanner and the stage reported. */
+export function incompleteReasons(
+  inventory: Inventory | undefined,
+  results: readonly ScanResult[],
+  failedTargets: readonly { ip: string; error: string }[],
+  deadline: number | undefined,
+): IncompleteReason[] {
+  const reasons: IncompleteReason[] = (inventory?.errors ?? []).map((e) => ({
+    type: "discovery" as const,
+    account: e.account,
+    ...(e.region ? { region: e.region } : {}),
+    error: e.message,
+  }));
+  const late: ScanResult[] = [];
+  for (const r of results) {
+    if (r.complete) continue;
+    const error = r.error ?? "some ports stayed unknown";
+    if (deadline !== undefined && error.startsWith("deadline")) {
+      late.push(r);
+      continue;
+    }
+    reasons.push({
+      type: "scan",
+      target: r.target,
+      ip: r.ip,
+      error,
+      ...(r.unknown !== undefined ? { unknownPorts: r.unknown } : {}),
+    });
+  }
+  if (late.length > 0 && deadline !== undefined)
+    reasons.push({
+      type: "deadline",
+      deadline: new Date(deadline).toISOString(),
+      unfinishedScans: late.length,
+      ips: late.slice(0, MAX_DEADLINE_IPS).map((r) => r.ip || r.target),
+      error: `the round's deadline stopped ${late.length === 1 ? "1 scan before it" : `${late.length} scans before they`} finished`,
+    });
+  for (const f of failedTargets) reasons.push({ type: "target", ip: f.ip, error: f.error });
+  return reasons;
 }
 
 export function newRoundId(now: Date): string {
@@ -79,6 +180,13 @@ export async function runRound(
     },
   );
   const { complete, incompleteScans } = round.summary;
+  // What is open now, from the store: also what earlier rounds found and this one could not re-check.
+  const open = openExposuresOf(
+    await openRecordsOf(deps.store, [
+      ...targets.map((t) => t.ip),
+      ...(inventory ? clusterFindingIds(inventory) : []),
+    ]),
+  );
   return {
     round: {
       id: roundId,
@@ -88,9 +196,12 @@ export async function runRound(
       incompleteScans,
       durationMs: Math.max(0, now().getTime() - started.getTime()),
     },
+    reasons: incompleteReasons(inventory, stage.results, round.failedTargets, options.deadline),
     newExposures: [...stage.newExposures, ...(clusters?.newExposures ?? [])],
     resolved: [...stage.resolved, ...(clusters?.resolved ?? [])],
     openExposures: round.summary.openExposures,
+    exposures: open.filter((f) => f.kind !== "latent"),
+    latent: open.filter((f) => f.kind === "latent"),
     failedTargets: round.failedTargets,
     suppressed: stage.suppressed,
     alerts: { published: round.alerts.published, failed: round.alerts.failed },

@@ -1,5 +1,8 @@
 import { createHash } from "node:crypto";
+import { isIP } from "node:net";
+import ipaddr from "ipaddr.js";
 import type { Inventory } from "../discovery/types.ts";
+import { InputError } from "../errors/errors.ts";
 import { endpointFindings } from "../exposure/security-groups.ts";
 import type { Finding, NodeContext } from "../findings/types.ts";
 
@@ -65,4 +68,128 @@ export function clusterFindings(inventory: Inventory): Finding[] {
 /** Every cluster a cluster-level finding could be about, with its finding id (to resolve closed endpoints). */
 export function clusterFindingIds(inventory: Inventory): string[] {
   return inventory.clusters.map((c) => clusterFindingId(c.account, c.region, c.name));
+}
+
+/** Most addresses one `scan`/`run --targets` may expand to: a /20 of IPv4 (a typo must not scan a /8). */
+export const MAX_TARGET_ADDRESSES = 4096;
+/** A DNS name is at most 253 characters. */
+const MAX_NAME_CHARS = 253;
+
+/** One item of a target list after parsing: an address to scan, or a name still to resolve. */
+export type TargetItem = { kind: "ip"; ip: string; given: string } | { kind: "name"; name: string };
+
+export interface TargetGrammarOptions {
+  /** The flag or argument the items came from, named in every error (`--targets`, `HOST`). */
+  field: string;
+  /** Default MAX_TARGET_ADDRESSES. */
+  maxAddresses?: number;
+}
+
+function refuse(field: string, item: string, why: string): never {
+  throw new InputError(field, `'${item.length > 60 ? `${item.slice(0, 60)}...` : item}' ${why}`);
+}
+
+/** Every address of a CIDR (network and broadcast included: on a cloud VPC range both can be hosts). */
+function expandCidr(item: string, field: string, room: number, cap: number): string[] {
+  let network: ipaddr.IPv4 | ipaddr.IPv6;
+  let prefix: number;
+  try {
+    [network, prefix] = ipaddr.parseCIDR(item);
+  } catch {
+    return refuse(field, item, "is not a CIDR (e.g. 127.0.0.0/30 or ::1/128)");
+  }
+  const bits = network.kind() === "ipv4" ? 32 : 128;
+  const hostBits = bits - prefix;
+  if (hostBits > 30 || 2 ** hostBits > room) {
+    const size = hostBits > 52 ? `2^${hostBits}` : (2 ** hostBits).toLocaleString("en-US");
+    return refuse(
+      field,
+      item,
+      `expands to ${size} addresses, over the cap of ${cap.toLocaleString("en-US")} per run${room < cap ? ` (${room.toLocaleString("en-US")} left after the items before it)` : ""}; scan smaller blocks`,
+    );
+  }
+  const bytes = network.toByteArray();
+  // Clear the host bits (a CIDR written with host bits set, 127.0.0.1/30, means its network).
+  for (let i = 0; i < bytes.length; i++) {
+    const keep = Math.max(0, Math.min(8, prefix - i * 8));
+    bytes[i] = (bytes[i] ?? 0) & ((0xff << (8 - keep)) & 0xff);
+  }
+  const out: string[] = [];
+  for (let n = 0; n < 2 ** hostBits; n++) {
+    const address = [...bytes];
+    let carry = n;
+    for (let i = address.length - 1; i >= 0 && carry > 0; i--) {
+      address[i] = (address[i] ?? 0) + (carry & 0xff);
+      carry = Math.floor(carry / 256);
+    }
+    out.push(ipaddr.fromByteArray(address).toString());
+  }
+  return out;
+}
+
+/**
+ * The one target grammar of `portwarden scan` and `portwarden run --targets`: each item (a
+ * comma list or separate arguments) is an IPv4/IPv6 address (`[::1]` too), a CIDR (expanded to
+ * every address), or a DNS name (resolved later to every address). `host:port` and dash ranges
+ * are refused with what to write instead; more than `maxAddresses` addresses in all is refused.
+ * Duplicates are dropped, order is kept.
+ */
+export function parseTargetList(items: readonly string[], options: TargetGrammarOptions): TargetItem[] {
+  const { field } = options;
+  const cap = options.maxAddresses ?? MAX_TARGET_ADDRESSES;
+  const out: TargetItem[] = [];
+  const seen = new Set<string>();
+  let addresses = 0;
+  const add = (item: TargetItem) => {
+    const key = item.kind === "ip" ? item.ip : item.name.toLowerCase();
+    if (seen.has(key)) return;
+    seen.add(key);
+    out.push(item);
+    addresses++;
+    if (addresses > cap)
+      throw new InputError(
+        field,
+        `more than ${cap.toLocaleString("en-US")} addresses in one run; split the list or use smaller CIDRs`,
+      );
+  };
+  for (const raw of items.flatMap((i) => i.split(","))) {
+    const item = raw.trim();
+    if (item === "") throw new InputError(field, `empty item in '${items.join(",")}'`);
+    if (item.length > MAX_NAME_CHARS) refuse(field, item, `is longer than ${MAX_NAME_CHARS} characters`);
+    const bracketed = /^\[([^\]]+)\](?::(\d+))?$/.exec(item);
+    if (bracketed?.[2] !== undefined)
+      refuse(
+        field,
+        item,
+        `is host:port; give the address alone and ports with --ports (e.g. --ports ${bracketed[2]})`,
+      );
+    const literal = bracketed?.[1] ?? item;
+    if (isIP(literal)) {
+      add({ kind: "ip", ip: ipaddr.parse(literal).toString(), given: item });
+      continue;
+    }
+    if (item.includes("/")) {
+      for (const ip of expandCidr(item, field, cap - addresses, cap)) add({ kind: "ip", ip, given: item });
+      continue;
+    }
+    const hostPort = /^([^:]+):(\d*)$/.exec(item);
+    if (hostPort)
+      refuse(
+        field,
+        item,
+        `is host:port; give the host alone and ports with --ports (e.g. ${hostPort[1]} --ports ${hostPort[2] || "22"})`,
+      );
+    if (/^[0-9a-f.:]+-[0-9a-f.:]*$/i.test(item) && /^[\d.]+-|:.*-/.test(item))
+      refuse(field, item, "is an address range; ranges are not supported, write a CIDR (e.g. 10.0.0.0/29)");
+    if (
+      !/^(?=.{1,253}$)[A-Za-z0-9_]([A-Za-z0-9_-]*[A-Za-z0-9_])?(\.[A-Za-z0-9_]([A-Za-z0-9_-]*[A-Za-z0-9_])?)*\.?$/.test(
+        item,
+      )
+    )
+      refuse(field, item, "is not an IP address, CIDR or host name");
+    if (/^[\d.]+$/.test(item))
+      refuse(field, item, "is not an IP address (nor a host name: names are not all digits)");
+    add({ kind: "name", name: item });
+  }
+  return out;
 }

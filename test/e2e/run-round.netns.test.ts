@@ -128,7 +128,7 @@ describe.runIf(requirePrivateNetns())(
 
       // Act
       const code = await runCommand(
-        ["--targets", host, "--ports", PORT_SPEC, "--state", join(dir, "cli", "state.json"), "--json"],
+        ["--targets", host, "--ports", PORT_SPEC, "--state", join(dir, "cli-state.json"), "--json"],
         io,
       );
 
@@ -175,7 +175,7 @@ describe.runIf(requirePrivateNetns())(
           "--ports",
           PORT_SPEC,
           "--state",
-          join(dir, "cfg", "state.json"),
+          join(dir, "cfg-state.json"),
           "--config",
           config,
           "--json",
@@ -211,7 +211,7 @@ describe.runIf(requirePrivateNetns())(
           errors: [],
         }),
       );
-      const state = join(dir, "inventory-state", "state.json");
+      const state = join(dir, "inventory-state.json");
       const run = async () => {
         const out: string[] = [];
         const io = { stdout: (t: string) => out.push(t), stderr: () => {}, interactive: false };

@@ -27,7 +27,7 @@ describe("portwarden scan: input errors", () => {
     [["scan", "127.0.0.1", "--socket-budget", "abc"], /--socket-budget: 'abc' is not a positive integer/],
     [["scan", "127.0.0.1", "--max-seconds", "-1"], /--max-seconds/],
     [["scan"], /HOST: give at least one host/],
-    [["scan", "127.0.0.1", "--bogus"], /arguments: Unknown option '--bogus'/],
+    [["scan", "127.0.0.1", "--bogus"], /--bogus: unknown flag --bogus; see portwarden scan --help/],
   ])("%j exits 2 naming the field", async (argv, message) => {
     const io = captureIo();
     expect(await main(argv, io)).toBe(2);
