@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
@@ -224,12 +224,12 @@ describe("colour only where wanted", () => {
     await main(["run", "--inventory", path, "--state", join(dir, "c2.json")], plain.io);
     await main(["run", "--inventory", path, "--state", join(dir, "c3.json"), "--json"], json.io);
 
-    expect(coloured.out()).toMatch(/^\x1b\[31m(\x1b\[1m)?[A-Z]+/);
+    expect(coloured.out().startsWith("\x1b[31m")).toBe(true);
     expect(plain.out()).not.toContain("\x1b[");
     expect(json.out() + json.err()).not.toContain("\x1b[");
   });
 
-  it.each([
+  it.each<[Record<string, string>, boolean]>([
     [{ FORCE_COLOR: "1" }, true],
     [{ FORCE_COLOR: "1", NO_COLOR: "1" }, false],
     [{ FORCE_COLOR: "0" }, false],
