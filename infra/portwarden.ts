@@ -229,7 +229,7 @@ export class Portwarden extends Construct {
     return key;
   }
 
-  /** Email subscribers get everything; the pager only the severities it asked for. */
+  /** Email subscribers get everything; the pager only the severities it asked for, and never a resolved alert. */
   private subscribe(settings: ResolvedPortwardenProps): void {
     const deadLetterQueue = this.subscriptionDeadLetterQueue;
     for (const email of settings.alertEmails)
@@ -238,8 +238,11 @@ export class Portwarden extends Construct {
       this.alertTopic.addSubscription(
         new UrlSubscription(settings.pagerUrl, {
           deadLetterQueue,
+          // Resolved alerts carry severity "info" already; the eventType clause keeps them out even
+          // when someone adds info to pagerSeverities. Escalations and new alerts page.
           filterPolicy: {
             severity: SubscriptionFilter.stringFilter({ allowlist: settings.pagerSeverities }),
+            eventType: SubscriptionFilter.stringFilter({ denylist: ["resolved"] }),
           },
         }),
       );

@@ -17,8 +17,11 @@ export class ConsoleNotifier implements Notifier {
   }
 
   async publish(events: readonly AlertEvent[]): Promise<PublishOutcome> {
+    // Resolved after everything else (they are good news), then most severe first.
     const ordered = [...events].sort(
-      (a, b) => severityRank(a.finding.severity) - severityRank(b.finding.severity),
+      (a, b) =>
+        Number(a.eventType === "resolved") - Number(b.eventType === "resolved") ||
+        severityRank(a.finding.severity) - severityRank(b.finding.severity),
     );
     for (const event of ordered) this.write(`${consoleLine(event)}\n`);
     return { accepted: ordered.map((e) => e.id), failed: [] };

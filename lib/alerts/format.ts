@@ -165,13 +165,15 @@ export function consoleLine(event: AlertEvent): string {
       ? safeText(event.message ?? "round failed", MAX_EVIDENCE_CHARS)
       : safeText(f.evidence, MAX_EVIDENCE_CHARS);
   const where = whereText(f);
+  // A resolved exposure is not at its old severity any more: it reads RESOLVED, the severity it had goes last.
+  const resolved = event.eventType === "resolved";
   return [
-    f.severity.toUpperCase().padEnd(8),
-    label.padEnd(8),
+    (resolved ? "RESOLVED" : f.severity.toUpperCase()).padEnd(8),
+    (resolved ? "" : label).padEnd(8),
     f.kind.padEnd(11),
     endpointText(f).padEnd(21),
     safeText(f.service, MAX_NAME_CHARS).padEnd(18),
-    detail,
+    resolved ? `${detail} (was ${f.severity})` : detail,
     where ? ` [${where}]` : "",
     event.cause ? ` (after ${causeText(event.cause)})` : "",
   ]

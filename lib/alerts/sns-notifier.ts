@@ -39,7 +39,7 @@ const TOPIC_ARN = /^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}(\.
 /**
  * Publishes alerts to one SNS topic with PublishBatch. Each message carries a short `default`, a
  * readable `email`, and a versioned JSON body for sqs/lambda/http(s)/email-json subscribers, plus
- * message attributes (severity, kind, eventType, account, cluster, alertId) for filter policies.
+ * message attributes (severity, findingSeverity, kind, eventType, account, cluster, alertId) for filter policies.
  * Only ids SNS accepted are reported accepted; the caller leaves the rest in the outbox.
  */
 export class SnsNotifier implements Notifier {
@@ -150,7 +150,10 @@ export class SnsNotifier implements Notifier {
       MessageStructure: "json",
       Message: JSON.stringify(structuredMessage(headline, emailText(event), body)),
       MessageAttributes: attributes({
-        severity: f.severity,
+        // Resolved is not a page: its `severity` is info, so a severity filter (the pager's) drops it;
+        // `findingSeverity` keeps what the exposure was for filters that want resolved alerts by it.
+        severity: event.eventType === "resolved" ? "info" : f.severity,
+        findingSeverity: f.severity,
         kind: f.kind,
         eventType: event.eventType,
         account: f.account,

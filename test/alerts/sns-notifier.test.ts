@@ -126,6 +126,7 @@ describe("SnsNotifier against moto (SNS → SQS with raw delivery)", () => {
     );
     expect(attributes).toEqual({
       severity: "critical",
+      findingSeverity: "critical",
       kind: "exposed",
       eventType: "new",
       account: "111122223333",
@@ -147,6 +148,7 @@ describe("SnsNotifier against moto (SNS → SQS with raw delivery)", () => {
     expect(Object.keys(message?.MessageAttributes ?? {}).sort()).toEqual([
       "alertId",
       "eventType",
+      "findingSeverity",
       "kind",
       "severity",
     ]);

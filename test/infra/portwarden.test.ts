@@ -194,11 +194,11 @@ describe("Portwarden construct with defaults and a pager", () => {
     });
   });
 
-  it("pages only for critical and high findings through a severity filter policy", () => {
+  it("pages only for critical and high findings, never for a resolved alert", () => {
     template.hasResourceProperties("AWS::SNS::Subscription", {
       Protocol: "https",
       Endpoint: "https://pager.example.com/hooks/portwarden",
-      FilterPolicy: { severity: ["critical", "high"] },
+      FilterPolicy: { severity: ["critical", "high"], eventType: [{ "anything-but": ["resolved"] }] },
     });
   });
 
@@ -388,7 +388,9 @@ describe("Portwarden construct props", () => {
     });
     template.hasResourceProperties("AWS::Scheduler::Schedule", { ScheduleExpression: "cron(0 */2 * * ? *)" });
     template.hasResourceProperties("AWS::Lambda::Function", { MemorySize: 512, Timeout: 600 });
-    template.hasResourceProperties("AWS::SNS::Subscription", { FilterPolicy: { severity: ["critical"] } });
+    template.hasResourceProperties("AWS::SNS::Subscription", {
+      FilterPolicy: { severity: ["critical"], eventType: [{ "anything-but": ["resolved"] }] },
+    });
     const map = definitionOf(template).States["Scan targets"];
     expect(map).toMatchObject({ MaxConcurrency: 200, ItemBatcher: { MaxItemsPerBatch: 2 } });
   });
