@@ -1,3 +1,4 @@
+import type { Context } from "aws-lambda";
 import { getJson } from "../lib/aws/s3-json.ts";
 import { parseInventory } from "../lib/config/inventory-file.ts";
 import { parseInput } from "../lib/config/zod-input.ts";
@@ -7,7 +8,7 @@ import { discoverInventory } from "../lib/discovery/discover.ts";
 import { parseAccountList, parseRegionList } from "../lib/discovery/options.ts";
 import { type DiscoverStageDeps, discoverStage } from "../lib/round/discover-stage.ts";
 import { DynamoStateStore } from "../lib/state/dynamo-state-store.ts";
-import { lambdaClients, once, readEnvironment, required } from "./environment.ts";
+import { lambdaClients, once, readEnvironment, required, traceClient } from "./environment.ts";
 import { instrumented, logger, recordDiscoveryMetrics } from "./observability.ts";
 
 export type DiscoverDeps = DiscoverStageDeps;
@@ -15,8 +16,8 @@ export type DiscoverDeps = DiscoverStageDeps;
 const MAX_INVENTORY_BYTES = 64 * 1024 * 1024;
 
 export function makeDiscoverHandler(deps: () => DiscoverDeps) {
-  return (event: unknown): Promise<DiscoverOutput> =>
-    instrumented("discover", async () => {
+  return (event: unknown, context?: Context): Promise<DiscoverOutput> =>
+    instrumented("discover", context, async () => {
       const round = parseInput(discoverEventSchema, event, "event");
       const { output, inventory } = await discoverStage(deps(), round);
       for (const error of inventory.errors)
@@ -50,14 +51,17 @@ export const discoverDeps = once((): DiscoverDeps => {
     discover: async () => {
       if (inventoryKey !== undefined)
         return parseInventory(await getJson(clients.s3, bucket, inventoryKey, MAX_INVENTORY_BYTES));
-      return discoverInventory({
-        ...(accounts ? { accounts: parseAccountList(accounts, `environment.${ENV.accounts}`) } : {}),
-        ...(regions ? { regions: parseRegionList(regions, `environment.${ENV.regions}`) } : {}),
-        organization: env[ENV.organization] === "true",
-        ...(env[ENV.memberRoleName] ? { roleName: env[ENV.memberRoleName] } : {}),
-        ...(env[ENV.externalId] ? { externalId: env[ENV.externalId] } : {}),
-        homeRegion: env.AWS_REGION,
-      });
+      return discoverInventory(
+        {
+          ...(accounts ? { accounts: parseAccountList(accounts, `environment.${ENV.accounts}`) } : {}),
+          ...(regions ? { regions: parseRegionList(regions, `environment.${ENV.regions}`) } : {}),
+          organization: env[ENV.organization] === "true",
+          ...(env[ENV.memberRoleName] ? { roleName: env[ENV.memberRoleName] } : {}),
+          ...(env[ENV.externalId] ? { externalId: env[ENV.externalId] } : {}),
+          homeRegion: env.AWS_REGION,
+        },
+        { instrument: traceClient },
+      );
     },
   };
 });

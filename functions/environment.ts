@@ -1,6 +1,7 @@
 import { AwsClients } from "../lib/aws/clients.ts";
 import { parseInput } from "../lib/config/zod-input.ts";
 import { type HandlerEnvironment, handlerEnvironmentSchema } from "../lib/contracts/deployment.ts";
+import { tracer } from "./observability.ts";
 
 export type { HandlerEnvironment };
 
@@ -23,9 +24,12 @@ export function required<K extends keyof HandlerEnvironment>(
 
 let clients: AwsClients | undefined;
 
-/** One AwsClients per cold start in the Lambda's own region; reused by every invocation. */
+/** Every SDK client a handler makes is traced (X-Ray subsegments; a pass-through outside Lambda). */
+export const traceClient = <C extends object>(client: C): C => tracer.captureAWSv3Client(client);
+
+/** One AwsClients per cold start in the Lambda's own region, each client traced; reused by every invocation. */
 export function lambdaClients(env: HandlerEnvironment): AwsClients {
-  clients ??= new AwsClients({ region: env.AWS_REGION });
+  clients ??= new AwsClients({ region: env.AWS_REGION, instrument: traceClient });
   return clients;
 }
 

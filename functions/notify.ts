@@ -1,3 +1,4 @@
+import type { Context } from "aws-lambda";
 import { SnsNotifier } from "../lib/alerts/sns-notifier.ts";
 import { parseInput } from "../lib/config/zod-input.ts";
 import { ENV } from "../lib/contracts/deployment.ts";
@@ -10,8 +11,8 @@ import { instrumented, logger, recordRoundMetrics } from "./observability.ts";
 export type NotifyDeps = MapRoundDeps;
 
 export function makeNotifyHandler(deps: () => NotifyDeps) {
-  return (event: unknown): Promise<NotifyOutput> =>
-    instrumented("notify", async () => {
+  return (event: unknown, context?: Context): Promise<NotifyOutput> =>
+    instrumented("notify", context, async () => {
       const round = parseInput(notifyEventSchema, event, "event");
       const d = deps();
       const now = d.now ?? (() => new Date());

@@ -1,79 +1,99 @@
 import { Logger } from "@aws-lambda-powertools/logger";
 import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
+import { Tracer } from "@aws-lambda-powertools/tracer";
+import type { Context } from "aws-lambda";
 import { METRICS_NAMESPACE, SERVICE_NAME } from "../lib/contracts/deployment.ts";
 
 /**
- * Logger and Metrics, made once per cold start. Service name and namespace come from the
- * environment CDK sets (POWERTOOLS_SERVICE_NAME, POWERTOOLS_METRICS_NAMESPACE).
+ * Logger, Metrics and Tracer, made once per cold start. Service name and namespace come from the
+ * environment CDK sets (POWERTOOLS_SERVICE_NAME, POWERTOOLS_METRICS_NAMESPACE). The Tracer is
+ * off outside Lambda (no AWS_EXECUTION_ENV): locally and in tests it passes clients through as-is.
  */
-export const logger = new Logger({ serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? SERVICE_NAME });
+const serviceName = process.env.POWERTOOLS_SERVICE_NAME ?? SERVICE_NAME;
+export const logger = new Logger({ serviceName });
 export const metrics = new Metrics({
   namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? METRICS_NAMESPACE,
-  serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? SERVICE_NAME,
+  serviceName,
 });
+export const tracer = new Tracer({ serviceName });
+
+type Unit = (typeof MetricUnit)[keyof typeof MetricUnit];
+type MetricTable<T> = { readonly [K in keyof T]: readonly [name: string, unit: Unit] };
+
+function record<T extends Record<string, number>>(table: MetricTable<T>, values: T): void {
+  for (const key of Object.keys(table) as (keyof T)[]) {
+    const [name, unit] = table[key];
+    metrics.addMetric(name, unit, values[key] as number);
+  }
+}
 
 /** What one scan invocation did, as EMF metrics (one line per invocation, flushed at its end). */
-export interface ScanMetrics {
-  targets: number;
-  portsProbed: number;
-  openPorts: number;
-  newExposures: number;
-  incompleteScans: number;
-  scanDurationMs: number;
-}
-
-export function recordScanMetrics(m: ScanMetrics): void {
-  metrics.addMetric("Targets", MetricUnit.Count, m.targets);
-  metrics.addMetric("PortsProbed", MetricUnit.Count, m.portsProbed);
-  metrics.addMetric("OpenPorts", MetricUnit.Count, m.openPorts);
-  metrics.addMetric("NewExposures", MetricUnit.Count, m.newExposures);
-  metrics.addMetric("IncompleteScans", MetricUnit.Count, m.incompleteScans);
-  metrics.addMetric("ScanDuration", MetricUnit.Milliseconds, m.scanDurationMs);
-}
+const SCAN_METRICS = {
+  targets: ["Targets", MetricUnit.Count],
+  portsProbed: ["PortsProbed", MetricUnit.Count],
+  openPorts: ["OpenPorts", MetricUnit.Count],
+  newExposures: ["NewExposures", MetricUnit.Count],
+  incompleteScans: ["IncompleteScans", MetricUnit.Count],
+  scanDurationMs: ["ScanDuration", MetricUnit.Milliseconds],
+} as const;
+export type ScanMetrics = Record<keyof typeof SCAN_METRICS, number>;
+export const recordScanMetrics = (m: ScanMetrics): void => record(SCAN_METRICS, m);
 
 /** What discovery found: the round's size and the accounts/regions it could not read. */
-export function recordDiscoveryMetrics(m: { targets: number; discoveryErrors: number }): void {
-  metrics.addMetric("DiscoveredTargets", MetricUnit.Count, m.targets);
-  metrics.addMetric("DiscoveryErrors", MetricUnit.Count, m.discoveryErrors);
-}
+const DISCOVERY_METRICS = {
+  targets: ["DiscoveredTargets", MetricUnit.Count],
+  discoveryErrors: ["DiscoveryErrors", MetricUnit.Count],
+} as const;
+export type DiscoveryMetrics = Record<keyof typeof DISCOVERY_METRICS, number>;
+export const recordDiscoveryMetrics = (m: DiscoveryMetrics): void => record(DISCOVERY_METRICS, m);
 
 /** One line per round from the Notify stage: the numbers an operator graphs and alarms on. */
-export interface RoundMetrics {
-  targets: number;
-  newExposures: number;
-  openExposures: number;
-  incompleteScans: number;
-  alertsPublished: number;
-  alertsFailed: number;
-  roundDurationMs: number;
-}
-
-export function recordRoundMetrics(m: RoundMetrics): void {
-  metrics.addMetric("RoundTargets", MetricUnit.Count, m.targets);
-  metrics.addMetric("RoundNewExposures", MetricUnit.Count, m.newExposures);
-  metrics.addMetric("OpenExposures", MetricUnit.Count, m.openExposures);
-  metrics.addMetric("RoundIncompleteScans", MetricUnit.Count, m.incompleteScans);
-  metrics.addMetric("AlertsPublished", MetricUnit.Count, m.alertsPublished);
-  metrics.addMetric("AlertsFailed", MetricUnit.Count, m.alertsFailed);
-  metrics.addMetric("RoundDuration", MetricUnit.Milliseconds, m.roundDurationMs);
-}
+const ROUND_METRICS = {
+  targets: ["RoundTargets", MetricUnit.Count],
+  newExposures: ["RoundNewExposures", MetricUnit.Count],
+  openExposures: ["OpenExposures", MetricUnit.Count],
+  incompleteScans: ["RoundIncompleteScans", MetricUnit.Count],
+  alertsPublished: ["AlertsPublished", MetricUnit.Count],
+  alertsFailed: ["AlertsFailed", MetricUnit.Count],
+  roundDurationMs: ["RoundDuration", MetricUnit.Milliseconds],
+} as const;
+export type RoundMetrics = Record<keyof typeof ROUND_METRICS, number>;
+export const recordRoundMetrics = (m: RoundMetrics): void => record(ROUND_METRICS, m);
 
 /**
- * Runs a handler body with logging context and a metrics flush even when it throws. Errors are
- * logged by message only (no stacks with request data in alerts) and rethrown so Step Functions
- * sees the failure and its error name.
+ * Runs a handler body the Powertools way: the Lambda context on every log line, a `ColdStart`
+ * metric once per cold start, an X-Ray subsegment per invocation (cold start and service
+ * annotated), and a metrics flush even when it throws. Errors are logged by message only (no
+ * stacks with request data, none in traces either) and rethrown so Step Functions sees the
+ * failure and its error name.
  */
-export async function instrumented<T>(stage: string, body: () => Promise<T>): Promise<T> {
+export async function instrumented<T>(
+  stage: string,
+  context: Partial<Pick<Context, "functionName" | "awsRequestId">> | undefined,
+  body: () => Promise<T>,
+): Promise<T> {
+  if (context?.awsRequestId !== undefined) logger.addContext(context as Context);
   logger.appendKeys({ stage });
+  metrics.captureColdStartMetric(context?.functionName);
+  const segment = tracer.isTracingEnabled() ? tracer.getSegment() : undefined;
+  const subsegment = segment?.addNewSubsegment(`## ${stage}`);
+  if (subsegment) tracer.setSegment(subsegment);
+  tracer.annotateColdStart();
+  tracer.addServiceNameAnnotation();
   try {
     return await body();
   } catch (error) {
+    subsegment?.addErrorFlag();
     logger.error(`${stage} failed`, {
       errorName: error instanceof Error ? error.name : "Error",
       errorMessage: error instanceof Error ? error.message : String(error),
     });
     throw error;
   } finally {
+    if (segment && subsegment) {
+      subsegment.close();
+      tracer.setSegment(segment);
+    }
     metrics.publishStoredMetrics();
   }
 }

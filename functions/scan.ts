@@ -27,8 +27,11 @@ export function stageDeadline(remainingMs: number, nowMs: number): number {
 }
 
 export function makeScanHandler(deps: () => ScanDeps) {
-  return (event: unknown, context: Pick<Context, "getRemainingTimeInMillis">): Promise<ScanBatchOutput> =>
-    instrumented("scan", async () => {
+  return (
+    event: unknown,
+    context: Pick<Context, "getRemainingTimeInMillis"> & Partial<Context>,
+  ): Promise<ScanBatchOutput> =>
+    instrumented("scan", context, async () => {
       const batch = parseInput(scanEventSchema, event, "event");
       const targets = parseScanTargets(batch.Items, "event.Items");
       const { ports, now, ...roundDeps } = deps();

@@ -20,6 +20,8 @@ export interface AwsClientOptions {
   /** Default "adaptive": client-side rate limiting on throttling, for fan-out across regions. */
   retryMode?: "standard" | "adaptive";
   maxAttempts?: number;
+  /** Wraps every client once it is made (the Lambdas pass the X-Ray Tracer's `captureAWSv3Client`). */
+  instrument?: <C extends object>(client: C) => C;
 }
 
 function base(options: AwsClientOptions) {
@@ -40,7 +42,8 @@ export class AwsClients {
   private get<T>(name: string, make: () => T): T {
     let client = this.cache.get(name) as T | undefined;
     if (!client) {
-      client = make();
+      const made = make();
+      client = this.options.instrument ? this.options.instrument(made as T & object) : made;
       this.cache.set(name, client);
     }
     return client;

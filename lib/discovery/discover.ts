@@ -1,5 +1,5 @@
 import type { AwsCredentialIdentity } from "@smithy/types";
-import { AwsClients } from "../aws/clients.ts";
+import { type AwsClientOptions, AwsClients } from "../aws/clients.ts";
 import { DEFAULT_MEMBER_ROLE_NAME } from "../contracts/deployment.ts";
 import { errorMessage } from "../errors/errors.ts";
 import { enabledRegions, organizationAccounts } from "./accounts.ts";
@@ -15,6 +15,8 @@ export interface DiscoveryDeps {
   clientsFor?: (account: string, region: string, credentials?: AwsCredentialIdentity) => AwsClients;
   /** Clients in the home region with the scanner's own credentials (STS, Organizations). */
   baseClients?: AwsClients;
+  /** Wraps every client the default `clientsFor` makes (the Lambda passes its X-Ray Tracer). */
+  instrument?: AwsClientOptions["instrument"];
 }
 
 const DEFAULT_HOME_REGION = "us-east-1";
@@ -40,7 +42,11 @@ export async function discoverInventory(
   const clientsFor =
     deps.clientsFor ??
     ((_account: string, region: string, credentials?: AwsCredentialIdentity) => {
-      const clients = new AwsClients({ region, ...(credentials ? { credentials } : {}) });
+      const clients = new AwsClients({
+        region,
+        ...(credentials ? { credentials } : {}),
+        ...(deps.instrument ? { instrument: deps.instrument } : {}),
+      });
       made.push(clients);
       return clients;
     });
