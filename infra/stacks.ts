@@ -79,12 +79,52 @@ export function propsFromContext(get: Context): PortwardenProps {
   return Object.fromEntries(Object.entries(props).filter(([, v]) => v !== undefined)) as PortwardenProps;
 }
 
+/** Context keys the CDK CLI itself passes without a `:` or `@` in the name. */
+const CDK_OWN_CONTEXT_KEYS = new Set(["acknowledged-issue-numbers"]);
+
+function editDistance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let diagonal = row[0] ?? 0;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const above = row[j] ?? 0;
+      row[j] = Math.min(above + 1, (row[j - 1] ?? 0) + 1, diagonal + (a[i - 1] === b[j - 1] ? 0 : 1));
+      diagonal = above;
+    }
+  }
+  return row[b.length] ?? 0;
+}
+
+/**
+ * Refuses context keys the app never read (`-c maxConcuurency=10` would otherwise be ignored in
+ * silence), naming the valid ones. CDK's own keys (`aws:cdk:…`, `@aws-cdk/…`, lookups) pass.
+ */
+export function checkContextKeys(given: Record<string, unknown>, known: ReadonlySet<string>): void {
+  for (const key of Object.keys(given)) {
+    if (known.has(key) || key.includes(":") || key.startsWith("@") || CDK_OWN_CONTEXT_KEYS.has(key)) continue;
+    const valid = [...known].sort();
+    const closest = valid
+      .map((k) => [k, editDistance(key.toLowerCase(), k.toLowerCase())] as const)
+      .sort((a, b) => a[1] - b[1])[0];
+    const hint = closest && closest[1] <= 3 ? ` (did you mean '${closest[0]}'?)` : "";
+    throw new InputError(`context '${key}'`, `unknown key${hint}; valid keys: ${valid.join(", ")}`);
+  }
+}
+
 /** Builds the app: the scanner stack, plus a member-role stack when `scannerAccountId` is given. */
 export function buildApp(app: App): App {
-  const get: Context = (key) => app.node.tryGetContext(key);
+  const read = new Set<string>(["scannerAccountId", "externalId", "memberRoleName"]);
+  const get: Context = (key) => {
+    read.add(key);
+    return app.node.tryGetContext(key);
+  };
   const env = { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION };
-  new PortwardenStack(app, "Portwarden", { env, portwarden: propsFromContext(get) });
+  const portwarden = propsFromContext(get);
   const scannerAccountId = text(get, "scannerAccountId");
+  // Before any stack is built (building bundles the Lambdas): a typo fails at once.
+  checkContextKeys(app.node.getAllContext(), read);
+  new PortwardenStack(app, "Portwarden", { env, portwarden });
   if (scannerAccountId !== undefined) {
     const externalId = text(get, "externalId");
     if (externalId === undefined)

@@ -1,3 +1,5 @@
+import { spawnSync } from "node:child_process";
+import { join } from "node:path";
 import { App } from "aws-cdk-lib";
 import { describe, expect, it } from "vitest";
 import { buildApp, propsFromContext } from "../../infra/stacks.ts";
@@ -47,5 +49,48 @@ describe("context keys → construct props", () => {
     });
     buildApp(app);
     expect(app.node.children.map((c) => c.node.id).sort()).toEqual(["Portwarden", "PortwardenMemberRole"]);
+  });
+});
+
+describe("unknown context keys", () => {
+  it("refuses a misspelled key, suggesting the right one and listing the valid keys", () => {
+    const app = new App({ context: { "aws:cdk:bundling-stacks": [], maxConcuurency: "10" } });
+    expect(() => buildApp(app)).toThrow(
+      /^context 'maxConcuurency': unknown key \(did you mean 'maxConcurrency'\?\); valid keys: accounts, alertEmails, .*targetsPerBatch$/,
+    );
+  });
+
+  it("lets CDK's own keys through (feature flags, aws:cdk:*, lookups, acknowledgements)", () => {
+    const app = new App({
+      context: {
+        "aws:cdk:bundling-stacks": [],
+        "@aws-cdk/core:newStyleStackSynthesis": true,
+        "availability-zones:account=111122223333:region=eu-west-1": ["eu-west-1a"],
+        "acknowledged-issue-numbers": [32775],
+      },
+    });
+    expect(() => buildApp(app)).not.toThrow();
+  });
+});
+
+describe("npx cdk synth with a bad context (the real CLI)", () => {
+  const synth = (...context: string[]) =>
+    spawnSync("npx", ["cdk", "synth", "--quiet", ...context.flatMap((c) => ["-c", c])], {
+      cwd: join(import.meta.dirname, "..", ".."),
+      encoding: "utf8",
+      timeout: 120_000,
+    });
+
+  it.each([
+    [
+      "maxConcuurency=10",
+      "portwarden: context 'maxConcuurency': unknown key (did you mean 'maxConcurrency'?); valid keys: ",
+    ],
+    ["maxConcurrency=lots", "portwarden: context 'maxConcurrency': 'lots' is not a whole number"],
+  ])("-c %s fails with one line naming the key and no stack trace", (context, message) => {
+    const result = synth(context);
+    expect(result.status).not.toBe(0);
+    expect(result.stderr).toContain(message);
+    expect(result.stderr).not.toMatch(/\n\s+at /);
   });
 });
