@@ -7,11 +7,13 @@ import {
 import {
   DynamoDBDocumentClient,
   PutCommand,
-  QueryCommand,
-  ScanCommand,
+  paginateQuery,
+  paginateScan,
+  type QueryCommandInput,
   TransactWriteCommand,
   UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
+import { parseInput } from "../config/zod-input.ts";
 import { InputError } from "../errors/errors.ts";
 import type { ExposureRecord } from "../findings/types.ts";
 import {
@@ -26,7 +28,7 @@ import {
   sortKeyFor,
   TTL_ATTRIBUTE,
 } from "./dynamo-schema.ts";
-import { nextVersion } from "./stored-record.ts";
+import { exposureRecordSchema, nextVersion } from "./stored-record.ts";
 import { StaleRecordError, type StateStore } from "./types.ts";
 
 export interface DynamoStateStoreOptions {
@@ -82,23 +84,12 @@ export class DynamoStateStore implements StateStore {
   }
 
   async loadIp(ip: string): Promise<ExposureRecord[]> {
-    const records: ExposureRecord[] = [];
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const page = await this.documents.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          KeyConditionExpression: "#pk = :pk",
-          ExpressionAttributeNames: { "#pk": PARTITION_KEY },
-          ExpressionAttributeValues: { ":pk": partitionKeyFor(ip) },
-          ConsistentRead: true,
-          ExclusiveStartKey: startKey,
-        }),
-      );
-      for (const item of page.Items ?? []) records.push(recordFromItem(item));
-      startKey = page.LastEvaluatedKey;
-    } while (startKey);
-    return records;
+    return this.queryRecords({
+      KeyConditionExpression: "#pk = :pk",
+      ExpressionAttributeNames: { "#pk": PARTITION_KEY },
+      ExpressionAttributeValues: { ":pk": partitionKeyFor(ip) },
+      ConsistentRead: true,
+    });
   }
 
   async saveRecords(records: readonly ExposureRecord[]): Promise<void> {
@@ -114,23 +105,15 @@ export class DynamoStateStore implements StateStore {
 
   async listPendingAlerts(): Promise<ExposureRecord[]> {
     const records: ExposureRecord[] = [];
-    for (const pending of OUTBOX_PARTITIONS) {
-      let startKey: Record<string, unknown> | undefined;
-      do {
-        const page = await this.documents.send(
-          new QueryCommand({
-            TableName: this.tableName,
-            IndexName: OUTBOX_INDEX_NAME,
-            KeyConditionExpression: "#pending = :pending",
-            ExpressionAttributeNames: { "#pending": OUTBOX_PARTITION_KEY },
-            ExpressionAttributeValues: { ":pending": pending },
-            ExclusiveStartKey: startKey,
-          }),
-        );
-        for (const item of page.Items ?? []) records.push(recordFromItem(item));
-        startKey = page.LastEvaluatedKey;
-      } while (startKey);
-    }
+    for (const pending of OUTBOX_PARTITIONS)
+      records.push(
+        ...(await this.queryRecords({
+          IndexName: OUTBOX_INDEX_NAME,
+          KeyConditionExpression: "#pending = :pending",
+          ExpressionAttributeNames: { "#pending": OUTBOX_PARTITION_KEY },
+          ExpressionAttributeValues: { ":pending": pending },
+        })),
+      );
     return records;
   }
 
@@ -145,23 +128,28 @@ export class DynamoStateStore implements StateStore {
 
   async listIps(): Promise<string[]> {
     const ips = new Set<string>();
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const page = await this.documents.send(
-        new ScanCommand({
-          TableName: this.tableName,
-          ProjectionExpression: "#pk",
-          ExpressionAttributeNames: { "#pk": PARTITION_KEY },
-          ExclusiveStartKey: startKey,
-        }),
-      );
+    const pages = paginateScan(
+      { client: this.documents },
+      {
+        TableName: this.tableName,
+        ProjectionExpression: "#pk",
+        ExpressionAttributeNames: { "#pk": PARTITION_KEY },
+      },
+    );
+    for await (const page of pages)
       for (const item of page.Items ?? []) {
         const ip = ipFromPartitionKey(String(item[PARTITION_KEY]));
         if (ip) ips.add(ip);
       }
-      startKey = page.LastEvaluatedKey;
-    } while (startKey);
     return [...ips].sort();
+  }
+
+  /** Every page of a Query on the table (or an index), each item checked to be a record. */
+  private async queryRecords(query: Omit<QueryCommandInput, "TableName">): Promise<ExposureRecord[]> {
+    const records: ExposureRecord[] = [];
+    const pages = paginateQuery({ client: this.documents }, { TableName: this.tableName, ...query });
+    for await (const page of pages) for (const item of page.Items ?? []) records.push(recordFromItem(item));
+    return records;
   }
 
   private putRequest(record: ExposureRecord): ConditionalPut {
@@ -239,7 +227,8 @@ function keyFor(record: ExposureRecord): Record<string, string> {
   return { [PARTITION_KEY]: partitionKeyFor(record.ip), [SORT_KEY]: sortKeyFor(record.port, record.kind) };
 }
 
+/** A stored item as a record: keys and TTL dropped, the rest validated (a corrupt or foreign item is an error naming it). */
 function recordFromItem(item: Record<string, unknown>): ExposureRecord {
-  const { [PARTITION_KEY]: _pk, [SORT_KEY]: _sk, [TTL_ATTRIBUTE]: _ttl, ...record } = item;
-  return record as unknown as ExposureRecord;
+  const { [PARTITION_KEY]: pk, [SORT_KEY]: sk, [TTL_ATTRIBUTE]: _ttl, ...record } = item;
+  return parseInput(exposureRecordSchema, record, `dynamodb item ${String(pk)}/${String(sk)}`);
 }

@@ -1,4 +1,5 @@
 import { DynamoDBClient, GetItemCommand } from "@aws-sdk/client-dynamodb";
+import { DynamoDBDocumentClient, PutCommand } from "@aws-sdk/lib-dynamodb";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { InputError } from "../../lib/errors/errors.ts";
 import type { ExposureRecord } from "../../lib/findings/types.ts";
@@ -157,17 +158,38 @@ describe("DynamoStateStore against moto", () => {
   });
 
   it("pages through a node whose records exceed one 1 MB query page", async () => {
-    // Prepare: 100 records × ~12 KB ≈ 1.2 MB, above DynamoDB's (and moto's) page size.
-    const evidence = "x".repeat(12_000);
+    // Prepare: 600 records × ~2.2 KB ≈ 1.3 MB (evidence at its 2,000-character limit), above DynamoDB's (and moto's) page size.
+    const evidence = "x".repeat(2000);
     await store.saveRecords(
-      Array.from({ length: 100 }, (_, i) => exposureRecord({ port: 30000 + i, evidence })),
+      Array.from({ length: 600 }, (_, i) => exposureRecord({ port: 30000 + i, evidence })),
     );
     const commands = recordCommands(client);
     // Act
     const records = await store.loadIp("127.0.2.1");
     // Assess
-    expect(records).toHaveLength(100);
+    expect(records).toHaveLength(600);
     expect(commands.filter((c) => c === "QueryCommand").length).toBeGreaterThan(1);
+  });
+
+  it("refuses an item that is not a record, naming the item and the field", async () => {
+    // Prepare: an item written by something else (a hand edit, an older schema)
+    await DynamoDBDocumentClient.from(client).send(
+      new PutCommand({
+        TableName: TABLE,
+        Item: {
+          ...exposureRecord({ port: 22 }),
+          severity: "urgent",
+          pk: partitionKeyFor("127.0.2.1"),
+          [SORT_KEY]: sortKeyFor(22),
+        },
+      }),
+    );
+    // Act
+    const load = store.loadIp("127.0.2.1");
+    // Assess
+    await expect(load).rejects.toThrow(
+      `dynamodb item ${partitionKeyFor("127.0.2.1")}/${sortKeyFor(22)}.severity`,
+    );
   });
 
   it("stamps a TTL on resolved records, refreshed from the time of the write", async () => {
@@ -215,9 +237,9 @@ describe("DynamoStateStore against moto", () => {
 
   it("pages through an outbox larger than one query page", async () => {
     // Prepare
-    const evidence = "x".repeat(12_000);
+    const evidence = "x".repeat(2000);
     await store.saveRecords(
-      Array.from({ length: 100 }, (_, i) =>
+      Array.from({ length: 600 }, (_, i) =>
         exposureRecord({ port: 30000 + i, evidence, pendingAlert: "new" }),
       ),
     );
@@ -225,7 +247,7 @@ describe("DynamoStateStore against moto", () => {
     // Act
     const pending = await store.listPendingAlerts();
     // Assess
-    expect(pending).toHaveLength(100);
+    expect(pending).toHaveLength(600);
     expect(commands.filter((c) => c === "QueryCommand").length).toBeGreaterThan(2);
   });
 

@@ -1,23 +1,63 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { DynamoStateStore } from "../../lib/state/dynamo-state-store.ts";
 import { FileStateStore } from "../../lib/state/file-state-store.ts";
 import { MemoryStateStore } from "../../lib/state/memory-state-store.ts";
 import { StaleRecordError, type StateStore } from "../../lib/state/types.ts";
+import { type Moto, startMoto } from "../support/moto.ts";
+import { createStateTable } from "./dynamo-table.ts";
 import { exposureRecord } from "./records.ts";
 
-// The local stores must behave like DynamoStateStore (tested against moto in its own file).
-describe.each([
-  ["MemoryStateStore", (_dir: string): StateStore => new MemoryStateStore()],
-  ["FileStateStore", (dir: string): StateStore => new FileStateStore({ path: join(dir, "state.json") })],
-])("%s contract", (_name, makeStore) => {
+/** How to get a fresh, empty store of one kind (and what it needs running around it). */
+interface StoreHarness {
+  start?: () => Promise<void>;
+  stop?: () => Promise<void>;
+  make: (dir: string) => Promise<StateStore>;
+}
+
+/** DynamoStateStore on a table made from dynamo-schema.ts, in a moto server on loopback. */
+function dynamoHarness(): StoreHarness {
+  let moto: Moto | undefined;
+  let client: DynamoDBClient | undefined;
+  return {
+    start: async () => {
+      moto = await startMoto();
+    },
+    stop: async () => {
+      client?.destroy();
+      await moto?.stop();
+    },
+    make: async () => {
+      await moto?.reset();
+      client?.destroy();
+      client = new DynamoDBClient({ region: "us-east-1" });
+      await createStateTable(client, "portwarden-contract");
+      return new DynamoStateStore({ client, tableName: "portwarden-contract" });
+    },
+  };
+}
+
+// Every store must behave the same: the round logic is tested once against these rules.
+describe.each<[string, StoreHarness]>([
+  ["MemoryStateStore", { make: async () => new MemoryStateStore() }],
+  ["FileStateStore", { make: async (dir) => new FileStateStore({ path: join(dir, "state.json") }) }],
+  ["DynamoStateStore (moto)", dynamoHarness()],
+])("%s contract", (_name, harness) => {
   let dir: string;
   let store: StateStore;
 
+  beforeAll(async () => {
+    await harness.start?.();
+  });
+  afterAll(async () => {
+    await harness.stop?.();
+  });
   beforeEach(async () => {
     dir = await mkdtemp(join(tmpdir(), "portwarden-state-"));
-    store = makeStore(dir);
+    store = await harness.make(dir);
   });
   afterEach(async () => {
     await rm(dir, { recursive: true, force: true });
