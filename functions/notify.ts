@@ -4,6 +4,7 @@ import { parseInput } from "../lib/config/zod-input.ts";
 import { ENV } from "../lib/contracts/deployment.ts";
 import { type NotifyOutput, notifyEventSchema } from "../lib/contracts/lambda-events.ts";
 import { finishMapRound, type MapRoundDeps } from "../lib/round/map-results.ts";
+import { withSecurityHub } from "../lib/securityhub/destination.ts";
 import { DynamoStateStore } from "../lib/state/dynamo-state-store.ts";
 import { lambdaClients, once, readEnvironment, required } from "./environment.ts";
 import { instrumented, logger, recordRoundMetrics } from "./observability.ts";
@@ -53,7 +54,12 @@ export const notifyDeps = once((): NotifyDeps => {
   const clients = lambdaClients(env);
   return {
     store: new DynamoStateStore({ client: clients.dynamodb, tableName: required(env, ENV.stateTableName) }),
-    notifier: new SnsNotifier({ client: clients.sns, topicArn: required(env, ENV.alertTopicArn) }),
+    notifier: withSecurityHub(
+      new SnsNotifier({ client: clients.sns, topicArn: required(env, ENV.alertTopicArn) }),
+      env[ENV.securityHub] === "true",
+      () => clients,
+      (rejected) => logger.warn("Security Hub refused findings", { rejected }),
+    ),
     s3: clients.s3,
     bucket: required(env, ENV.roundBucketName),
   };

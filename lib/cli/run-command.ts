@@ -241,18 +241,16 @@ export async function runCommand(argv: string[], io: CliIo): Promise<number> {
     const colour = Boolean(io.colour) && !values.json;
     const out = (text: string) => io.stdout(paintLines(text, colour));
     const alertOut = values.json ? io.stderr : out;
-    let notifier: Notifier =
+    const notifier: Notifier = withSecurityHub(
       topicArn !== undefined && snsRegion
         ? new SnsNotifier({ client: awsClients(snsRegion).sns, topicArn })
-        : new ConsoleNotifier({ write: alertOut });
-    if (values["security-hub"])
-      notifier = await withSecurityHub(
-        notifier,
-        awsClients(regionFrom(values.region, "--security-hub")),
-        (rejected) => {
-          for (const r of rejected) io.stderr(`Security Hub refused ${r.id}: ${r.error}\n`);
-        },
-      );
+        : new ConsoleNotifier({ write: alertOut }),
+      Boolean(values["security-hub"]),
+      () => awsClients(regionFrom(values.region, "--security-hub")),
+      (rejected) => {
+        for (const r of rejected) io.stderr(`Security Hub refused ${r.id}: ${r.error}\n`);
+      },
+    );
 
     const progress = io.interactive && !values.json ? progressLine(io) : undefined;
     const report = await runRound(

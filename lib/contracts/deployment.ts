@@ -19,6 +19,8 @@ export const ENV = {
   externalId: "EXTERNAL_ID",
   /** Discover reads this inventory (JSON of `portwarden inventory --json`) from the round bucket instead of calling AWS. */
   inventoryS3Key: "INVENTORY_S3_KEY",
+  /** "true": Notify and Rescan also import alerts into Security Hub (this account and region). */
+  securityHub: "SECURITY_HUB",
 } as const;
 
 /** The environment the handlers validate once per cold start (a bad value names the variable). */
@@ -34,6 +36,7 @@ export const handlerEnvironmentSchema = z.object({
   [ENV.memberRoleName]: z.string().optional(),
   [ENV.externalId]: z.string().optional(),
   [ENV.inventoryS3Key]: z.string().min(1).max(1024).optional(),
+  [ENV.securityHub]: z.enum(["true", "false"]).optional(),
 });
 export type HandlerEnvironment = z.infer<typeof handlerEnvironmentSchema>;
 
@@ -45,6 +48,10 @@ export const METRICS_NAMESPACE = "Portwarden";
 export const DEFAULT_MEMBER_ROLE_NAME = "PortwardenMemberRole";
 /** The discovery Lambda's role name; member roles trust it by name. */
 export const DEFAULT_DISCOVERY_ROLE_NAME = "portwarden-discovery";
+/** The rescan Lambda's role name (event rescans); member roles trust it by name when asked to. */
+export const DEFAULT_RESCAN_ROLE_NAME = "portwarden-rescan";
+/** The scanner's event bus that member accounts forward change events to. */
+export const DEFAULT_CHANGE_BUS_NAME = "portwarden-changes";
 /** The construct's default `sts:ExternalId`. */
 export const DEFAULT_EXTERNAL_ID = "portwarden";
 

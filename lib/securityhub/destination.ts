@@ -1,7 +1,8 @@
 import { GetCallerIdentityCommand, type STSClient } from "@aws-sdk/client-sts";
 import { FanOutNotifier } from "../alerts/fanout-notifier.ts";
-import type { Notifier } from "../alerts/types.ts";
+import type { Notifier, PublishOutcome, RoundSummary } from "../alerts/types.ts";
 import type { AwsClients } from "../aws/clients.ts";
+import type { AlertEvent } from "../findings/types.ts";
 import { assertDestination, type SecurityHubDestination } from "./asff.ts";
 import { SecurityHubNotifier } from "./publisher.ts";
 
@@ -20,15 +21,43 @@ export async function scannerDestination(sts: STSClient, region: string): Promis
   return destination;
 }
 
-/** `notifier` plus Security Hub in the clients' account and region (CLI `--security-hub`, Lambdas with SECURITY_HUB=true). */
-export async function withSecurityHub(
+/** A SecurityHubNotifier for the caller's account, made on first use (no STS call when no alert is due). */
+class CallerSecurityHubNotifier implements Notifier {
+  private made: Promise<SecurityHubNotifier> | undefined;
+  constructor(
+    private readonly clients: AwsClients,
+    private readonly onRejected: (rejected: { id: string; error: string }[]) => void,
+  ) {}
+
+  async publish(events: readonly AlertEvent[]): Promise<PublishOutcome> {
+    this.made ??= scannerDestination(this.clients.sts, this.clients.options.region).then(
+      (destination) =>
+        new SecurityHubNotifier({
+          client: this.clients.securityhub,
+          destination,
+          onRejected: this.onRejected,
+        }),
+    );
+    this.made.catch(() => {
+      this.made = undefined; // a failed identity lookup is retried next time
+    });
+    return (await this.made).publish(events);
+  }
+
+  async summary(_summary: RoundSummary): Promise<void> {}
+}
+
+/**
+ * `notifier` plus Security Hub in the clients' account and region (CLI `--security-hub`, Lambdas
+ * with SECURITY_HUB=true); `notifier` alone when `enabled` is false.
+ */
+export function withSecurityHub(
   notifier: Notifier,
-  clients: AwsClients,
+  enabled: boolean,
+  clients: () => AwsClients,
   onRejected: (rejected: { id: string; error: string }[]) => void,
-): Promise<Notifier> {
-  const destination = await scannerDestination(clients.sts, clients.options.region);
-  return new FanOutNotifier([
-    notifier,
-    new SecurityHubNotifier({ client: clients.securityhub, destination, onRejected }),
-  ]);
+): Notifier {
+  return enabled
+    ? new FanOutNotifier([notifier, new CallerSecurityHubNotifier(clients(), onRejected)])
+    : notifier;
 }

@@ -1,0 +1,77 @@
+import type { Context } from "aws-lambda";
+import { SnsNotifier } from "../lib/alerts/sns-notifier.ts";
+import { DEFAULT_MEMBER_ROLE_NAME, ENV } from "../lib/contracts/deployment.ts";
+import { MemberCredentials } from "../lib/discovery/member-credentials.ts";
+import { memberInventoryReader } from "../lib/events/member-inventory.ts";
+import { type RescanDeps, rescanAfterChanges } from "../lib/events/rescan.ts";
+import { changeEventsFromSqs } from "../lib/events/sqs-batch.ts";
+import type { PortSet } from "../lib/ports/port-set.ts";
+import { parsePortSpec } from "../lib/ports/port-spec.ts";
+import { probeOpenPorts } from "../lib/probes/probe-open-ports.ts";
+import { scanHosts } from "../lib/scan/scanner.ts";
+import { withSecurityHub } from "../lib/securityhub/destination.ts";
+import { DynamoStateStore } from "../lib/state/dynamo-state-store.ts";
+import { lambdaClients, once, readEnvironment, required } from "./environment.ts";
+import { instrumented, logger } from "./observability.ts";
+import { stageDeadline } from "./scan.ts";
+
+export interface RescanHandlerDeps extends RescanDeps {
+  ports: PortSet;
+  /** The deployment's scan scope; events from elsewhere are ignored. Empty: any. */
+  accounts: string[];
+  regions: string[];
+  now?: () => Date;
+}
+
+/** SQS (batched, debounced) → one targeted round; unparsable messages go back as item failures (→ DLQ). */
+export function makeRescanHandler(deps: () => RescanHandlerDeps) {
+  return (event: unknown, context: Pick<Context, "getRemainingTimeInMillis">) =>
+    instrumented("rescan", async () => {
+      const { ports, accounts, regions, now, ...rescanDeps } = deps();
+      const batch = changeEventsFromSqs(event, { accounts, regions });
+      for (const r of batch.rejected) logger.warn("not a change event", { ...r });
+      if (batch.events.length > 0) {
+        const report = await rescanAfterChanges(batch.events, rescanDeps, {
+          ports,
+          deadline: stageDeadline(context.getRemainingTimeInMillis(), Date.now()),
+          ...(now ? { now } : {}),
+        });
+        const { newExposures, resolved, ...counts } = report;
+        logger.info("rescan done", {
+          ...counts,
+          newExposures: newExposures.length,
+          resolved: resolved.length,
+        });
+      }
+      return { batchItemFailures: batch.rejected.map((r) => ({ itemIdentifier: r.messageId })) };
+    });
+}
+
+const list = (text: string | undefined) => (text ?? "").split(",").filter((s) => s !== "");
+
+export const rescanDeps = once((): RescanHandlerDeps => {
+  const env = readEnvironment();
+  const clients = lambdaClients(env);
+  const credentials = new MemberCredentials(
+    clients.sts,
+    env.MEMBER_ROLE_NAME ?? "PortwardenMemberRole",
+    env.EXTERNAL_ID,
+  );
+  return {
+    scan: scanHosts,
+    probe: probeOpenPorts,
+    store: new DynamoStateStore({ client: clients.dynamodb, tableName: required(env, ENV.stateTableName) }),
+    notifier: withSecurityHub(
+      new SnsNotifier({ client: clients.sns, topicArn: required(env, ENV.alertTopicArn) }),
+      env[ENV.securityHub] === "true",
+      () => clients,
+      (rejected) => logger.warn("Security Hub refused findings", { rejected }),
+    ),
+    inventoryRegion: memberInventoryReader(credentials),
+    ports: parsePortSpec(env[ENV.portSpec] ?? "kubernetes", `environment.${ENV.portSpec}`),
+    accounts: list(env[ENV.accounts]),
+    regions: list(env[ENV.regions]),
+  };
+});
+
+export const handler = makeRescanHandler(rescanDeps);
