@@ -54,8 +54,8 @@ export const rescanDeps = once((): RescanHandlerDeps => {
   const clients = lambdaClients(env);
   const credentials = new MemberCredentials(
     clients.sts,
-    env.MEMBER_ROLE_NAME ?? "PortwardenMemberRole",
-    env.EXTERNAL_ID,
+    env[ENV.memberRoleName] ?? DEFAULT_MEMBER_ROLE_NAME,
+    env[ENV.externalId],
   );
   return {
     scan: scanHosts,

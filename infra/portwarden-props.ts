@@ -59,11 +59,20 @@ export interface PortwardenProps {
   readonly roundDataRetentionDays?: number;
   /** Removal policy of the state table (exposure history). Default: RETAIN. */
   readonly stateRemovalPolicy?: RemovalPolicy;
+  /** Also import new/resolved findings into AWS Security Hub (this account and region). Default: false. */
+  readonly securityHub?: boolean;
+  /** Rescan nodes minutes after member accounts report a change (EventBridge → SQS → Lambda). Default: false. */
+  readonly eventRescans?: boolean;
+  /** With `eventRescans` and `organization`: the organization whose accounts may send change events (`o-…`). */
+  readonly organizationId?: string;
+  /** With `eventRescans`: how long a burst of changes is gathered into one rescan (0-300 s). Default: 60 seconds. */
+  readonly rescanBatchingWindow?: Duration;
 }
 
 /** Every prop with its default applied, each checked: what the construct builds from. */
-export type ResolvedPortwardenProps = Required<Omit<PortwardenProps, "pagerUrl">> & {
+export type ResolvedPortwardenProps = Required<Omit<PortwardenProps, "pagerUrl" | "organizationId">> & {
   readonly pagerUrl: string | undefined;
+  readonly organizationId: string | undefined;
 };
 
 const RATE = /^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$/;
@@ -174,5 +183,9 @@ export function resolvePortwardenProps(props: PortwardenProps): ResolvedPortward
     logRetention: props.logRetention ?? RetentionDays.ONE_MONTH,
     roundDataRetentionDays: checkRange("roundDataRetentionDays", props.roundDataRetentionDays ?? 14, 1, 3650),
     stateRemovalPolicy: props.stateRemovalPolicy ?? RemovalPolicy.RETAIN,
+    securityHub: props.securityHub ?? false,
+    eventRescans: props.eventRescans ?? false,
+    organizationId: props.organizationId,
+    rescanBatchingWindow: props.rescanBatchingWindow ?? Duration.seconds(60),
   };
 }

@@ -39,6 +39,7 @@ import {
   SORT_KEY,
   TTL_ATTRIBUTE,
 } from "../lib/state/dynamo-schema.ts";
+import { EventRescans, grantSecurityHubImport } from "./event-rescans.ts";
 import { MEMBER_ROLE_ACTIONS } from "./member-role-stack.ts";
 import {
   type PortwardenProps,
@@ -95,6 +96,8 @@ export class Portwarden extends Construct {
   readonly roundTimedOutAlarm: Alarm;
   /** The scheduler could not start a round (a message is in `scheduleDeadLetterQueue`). */
   readonly scheduleDeadLetteredAlarm: Alarm;
+  /** Change bus, queues and rescan Lambda; present with `eventRescans`. */
+  readonly eventRescans?: EventRescans;
 
   constructor(scope: Construct, id: string, props: PortwardenProps = {}) {
     super(scope, id);
@@ -163,6 +166,16 @@ export class Portwarden extends Construct {
       .bindStateTable(this.stateTable, { listIps: true })
       .bindRoundBucket(this.roundBucket, "read")
       .bindAlertTopic(this.alertTopic);
+    if (settings.securityHub) {
+      this.notifyFunction.addEnvironment(ENV.securityHub, "true");
+      grantSecurityHubImport(this.notifyFunction);
+    }
+    if (settings.eventRescans)
+      this.eventRescans = new EventRescans(this, "EventRescans", {
+        stateTable: this.stateTable,
+        alertTopic: this.alertTopic,
+        settings,
+      });
 
     // --- the round ---
     this.stateMachineLogGroup = new LogGroup(this, "StateMachineLogs", {

@@ -15,7 +15,7 @@ import { OUTBOX_INDEX_NAME } from "../lib/state/dynamo-schema.ts";
 export const PROJECT_ROOT = fileURLToPath(new URL("..", import.meta.url));
 
 /** `functions/<name>.ts` as an absolute path. */
-export function functionEntry(name: "discover" | "scan" | "notify"): string {
+export function functionEntry(name: "discover" | "scan" | "notify" | "rescan"): string {
   return fileURLToPath(new URL(`../functions/${name}.ts`, import.meta.url));
 }
 
@@ -36,7 +36,7 @@ export const BUNDLING = {
 
 export interface ScannerFunctionProps {
   /** Which handler in `functions/`. */
-  readonly handlerName: "discover" | "scan" | "notify";
+  readonly handlerName: "discover" | "scan" | "notify" | "rescan";
   /** Default: 256 MB. */
   readonly memorySize?: number;
   /** Default: 1 minute. */

@@ -1,8 +1,9 @@
 import { type App, CfnOutput, Stack, type StackProps } from "aws-cdk-lib";
 import type { Construct } from "constructs";
 import type { Severity } from "../lib/catalog/severity.ts";
+import { DEFAULT_RESCAN_ROLE_NAME } from "../lib/contracts/deployment.ts";
 import { InputError } from "../lib/errors/errors.ts";
-import { PortwardenMemberRoleStack } from "./member-role-stack.ts";
+import { PortwardenEventForwarderStack, PortwardenMemberRoleStack } from "./member-role-stack.ts";
 import { Portwarden, type PortwardenProps } from "./portwarden.ts";
 
 /** The scanner's stack: it only wires the construct. */
@@ -17,6 +18,7 @@ export class PortwardenStack extends Stack {
     new CfnOutput(this, "RoundBucketName", { value: p.roundBucket.bucketName });
     new CfnOutput(this, "StateMachineArn", { value: p.stateMachine.stateMachineArn });
     new CfnOutput(this, "DiscoveryRoleArn", { value: p.discoverFunction.role?.roleArn ?? "" });
+    if (p.eventRescans) new CfnOutput(this, "ChangeBusArn", { value: p.eventRescans.bus.eventBusArn });
   }
 }
 
@@ -75,6 +77,9 @@ export function propsFromContext(get: Context): PortwardenProps {
     scannerMemoryMb: integer(get, "scannerMemoryMb"),
     maxConcurrency: integer(get, "maxConcurrency"),
     targetsPerBatch: integer(get, "targetsPerBatch"),
+    securityHub: bool(get, "securityHub"),
+    eventRescans: bool(get, "eventRescans"),
+    organizationId: text(get, "organizationId"),
   };
   return Object.fromEntries(Object.entries(props).filter(([, v]) => v !== undefined)) as PortwardenProps;
 }
@@ -133,12 +138,16 @@ export function buildApp(app: App): App {
         "needed with scannerAccountId (the member role requires it)",
       );
     const roleName = text(get, "memberRoleName");
+    const scannerEventBusArn = text(get, "scannerEventBusArn");
     new PortwardenMemberRoleStack(app, "PortwardenMemberRole", {
       env,
       scannerAccountId,
       externalId,
       ...(roleName ? { roleName } : {}),
+      ...(scannerEventBusArn ? { rescanRoleName: DEFAULT_RESCAN_ROLE_NAME } : {}),
     });
+    if (scannerEventBusArn)
+      new PortwardenEventForwarderStack(app, "PortwardenEventForwarder", { env, scannerEventBusArn });
   }
   return app;
 }

@@ -27,6 +27,9 @@ describe("cdk-nag", () => {
       accounts: "111122223333,444455556666",
       scannerAccountId: "111122223333",
       externalId: "portwarden-7f3a",
+      securityHub: "true",
+      eventRescans: "true",
+      scannerEventBusArn: "arn:aws:events:us-east-1:111122223333:event-bus/portwarden-changes",
     });
     // Act
     let failure: unknown;
