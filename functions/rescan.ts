@@ -11,7 +11,7 @@ import { probeOpenPorts } from "../lib/probes/probe-open-ports.ts";
 import { scanHosts } from "../lib/scan/scanner.ts";
 import { withSecurityHub } from "../lib/securityhub/destination.ts";
 import { DynamoStateStore } from "../lib/state/dynamo-state-store.ts";
-import { lambdaClients, once, readEnvironment, required } from "./environment.ts";
+import { lambdaClients, once, readEnvironment, required, traceClient } from "./environment.ts";
 import { instrumented, logger } from "./observability.ts";
 import { stageDeadline } from "./scan.ts";
 
@@ -25,8 +25,8 @@ export interface RescanHandlerDeps extends RescanDeps {
 
 /** SQS (batched, debounced) → one targeted round; unparsable messages go back as item failures (→ DLQ). */
 export function makeRescanHandler(deps: () => RescanHandlerDeps) {
-  return (event: unknown, context: Pick<Context, "getRemainingTimeInMillis">) =>
-    instrumented("rescan", async () => {
+  return (event: unknown, context: Pick<Context, "getRemainingTimeInMillis"> & Partial<Context>) =>
+    instrumented("rescan", context, async () => {
       const { ports, accounts, regions, now, ...rescanDeps } = deps();
       const batch = changeEventsFromSqs(event, { accounts, regions });
       for (const r of batch.rejected) logger.warn("not a change event", { ...r });
@@ -67,7 +67,7 @@ export const rescanDeps = once((): RescanHandlerDeps => {
       () => clients,
       (rejected) => logger.warn("Security Hub refused findings", { rejected }),
     ),
-    inventoryRegion: memberInventoryReader(credentials),
+    inventoryRegion: memberInventoryReader(credentials, [], { instrument: traceClient }),
     ports: parsePortSpec(env[ENV.portSpec] ?? "kubernetes", `environment.${ENV.portSpec}`),
     accounts: list(env[ENV.accounts]),
     regions: list(env[ENV.regions]),

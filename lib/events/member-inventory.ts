@@ -1,4 +1,4 @@
-import { AwsClients } from "../aws/clients.ts";
+import { type AwsClientOptions, AwsClients } from "../aws/clients.ts";
 import type { MemberCredentials } from "../discovery/member-credentials.ts";
 import { inventoryRegion } from "../discovery/region-inventory.ts";
 import type { ClusterInventory } from "../discovery/types.ts";
@@ -10,10 +10,11 @@ import type { ClusterInventory } from "../discovery/types.ts";
 export function memberInventoryReader(
   credentials: MemberCredentials,
   extraTagKeys: readonly string[] = [],
+  clientOptions: Pick<AwsClientOptions, "instrument"> = {},
 ): (account: string, region: string) => Promise<ClusterInventory[]> {
   return async (account, region) => {
     const creds = await credentials.for(account);
-    const clients = new AwsClients({ region, ...(creds ? { credentials: creds } : {}) });
+    const clients = new AwsClients({ ...clientOptions, region, ...(creds ? { credentials: creds } : {}) });
     try {
       return await inventoryRegion(clients, account, region, extraTagKeys);
     } finally {
