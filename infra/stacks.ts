@@ -119,7 +119,7 @@ export function checkContextKeys(given: Record<string, unknown>, known: Readonly
 
 /** Builds the app: the scanner stack, plus a member-role stack when `scannerAccountId` is given. */
 export function buildApp(app: App): App {
-  const read = new Set<string>(["scannerAccountId", "externalId", "memberRoleName"]);
+  const read = new Set<string>(["scannerAccountId", "externalId", "memberRoleName", "scannerEventBusArn"]);
   const get: Context = (key) => {
     read.add(key);
     return app.node.tryGetContext(key);
