@@ -219,15 +219,23 @@ export class EventRescans extends Construct {
   }
 }
 
-/** securityhub:BatchImportFindings on this account's own default product only. */
+/**
+ * securityhub:BatchImportFindings on this account's own default product only, and
+ * BatchUpdateFindings (Workflow RESOLVED on archived findings) on this account's hub only.
+ */
 export function grantSecurityHubImport(fn: ScannerFunction): void {
   const stack = Stack.of(fn);
+  const prefix = `arn:${stack.partition}:securityhub:${stack.region}:${stack.account}`;
   fn.addToRolePolicy(
     new PolicyStatement({
       actions: ["securityhub:BatchImportFindings"],
-      resources: [
-        `arn:${stack.partition}:securityhub:${stack.region}:${stack.account}:product/${stack.account}/default`,
-      ],
+      resources: [`${prefix}:product/${stack.account}/default`],
+    }),
+  );
+  fn.addToRolePolicy(
+    new PolicyStatement({
+      actions: ["securityhub:BatchUpdateFindings"],
+      resources: [`${prefix}:hub/default`],
     }),
   );
 }

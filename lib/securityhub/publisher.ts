@@ -1,12 +1,18 @@
 import {
   type AwsSecurityFinding,
   BatchImportFindingsCommand,
+  BatchUpdateFindingsCommand,
   type SecurityHubClient,
 } from "@aws-sdk/client-securityhub";
 import type { Notifier, PublishOutcome, RoundSummary } from "../alerts/types.ts";
 import { errorMessage } from "../errors/errors.ts";
 import type { AlertEvent } from "../findings/types.ts";
-import { assertDestination, type SecurityHubDestination, toAsff } from "./asff.ts";
+import {
+  assertDestination,
+  productArn as productArnOf,
+  type SecurityHubDestination,
+  toAsff,
+} from "./asff.ts";
 
 /** BatchImportFindings takes at most 100 findings per call. */
 export const MAX_FINDINGS_PER_CALL = 100;
@@ -22,6 +28,12 @@ export interface SecurityHubNotifierOptions {
   sleep?: (ms: number) => Promise<void>;
   /** Told about findings Security Hub refused for good (they are not retried). */
   onRejected?: (rejected: { id: string; error: string }[]) => void;
+  /**
+   * Set Workflow RESOLVED on archived findings (BatchUpdateFindings; Security Hub does that by itself
+   * only for its own control findings, and BatchImportFindings may not touch Workflow). Best effort:
+   * a failure is reported through `onRejected`, the alert still counts as delivered. Default true.
+   */
+  resolveWorkflow?: boolean;
 }
 
 const TRANSIENT = /throttl|toomanyrequests|limitexceeded|internal|serviceunavailable|timeout|econnreset/i;
@@ -75,22 +87,57 @@ export class SecurityHubNotifier implements Notifier {
     }
     const entries = [...byFindingId.values()];
     const rejected: { id: string; error: string }[] = [];
+    const archived: string[] = [];
     for (let i = 0; i < entries.length; i += MAX_FINDINGS_PER_CALL) {
       const chunk = entries.slice(i, i + MAX_FINDINGS_PER_CALL);
       const result = await this.importWithRetry(chunk.map((e) => e.finding));
       for (const entry of chunk) {
         const id = entry.finding.Id ?? "";
         const failure = result.get(id);
-        if (!failure) outcome.accepted.push(...entry.alertIds);
-        else if (!failure.transient) {
+        if (!failure) {
+          outcome.accepted.push(...entry.alertIds);
+          if (entry.finding.RecordState === "ARCHIVED") archived.push(id);
+        } else if (!failure.transient) {
           outcome.accepted.push(...entry.alertIds);
           rejected.push({ id, error: failure.error });
         } else
           for (const alertId of entry.alertIds) outcome.failed.push({ id: alertId, error: failure.error });
       }
     }
+    if (archived.length > 0 && (this.options.resolveWorkflow ?? true))
+      rejected.push(...(await this.markResolved(archived)));
     if (rejected.length > 0) this.options.onRejected?.(rejected);
     return outcome;
+  }
+
+  /** Workflow RESOLVED for findings portwarden archived; returns what did not take (best effort). */
+  private async markResolved(ids: string[]): Promise<{ id: string; error: string }[]> {
+    const failed: { id: string; error: string }[] = [];
+    const productArn = productArnOf(this.options.destination);
+    for (let i = 0; i < ids.length; i += MAX_FINDINGS_PER_CALL) {
+      const chunk = ids.slice(i, i + MAX_FINDINGS_PER_CALL);
+      try {
+        const out = await this.options.client.send(
+          new BatchUpdateFindingsCommand({
+            FindingIdentifiers: chunk.map((Id) => ({ Id, ProductArn: productArn })),
+            Workflow: { Status: "RESOLVED" },
+            Note: {
+              Text: "portwarden: no longer open in consecutive complete scans",
+              UpdatedBy: "portwarden",
+            },
+          }),
+        );
+        for (const u of out.UnprocessedFindings ?? [])
+          failed.push({
+            id: u.FindingIdentifier?.Id ?? "",
+            error: `workflow not set: ${u.ErrorCode ?? ""} ${u.ErrorMessage ?? ""}`.trim(),
+          });
+      } catch (error) {
+        for (const id of chunk)
+          failed.push({ id, error: `workflow not set: ${errorMessage(error).slice(0, 200)}` });
+      }
+    }
+    return failed;
   }
 
   async summary(_summary: RoundSummary): Promise<void> {

@@ -1,4 +1,8 @@
-import { BatchImportFindingsCommand, SecurityHubClient } from "@aws-sdk/client-securityhub";
+import {
+  BatchImportFindingsCommand,
+  BatchUpdateFindingsCommand,
+  SecurityHubClient,
+} from "@aws-sdk/client-securityhub";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterEach, describe, expect, it } from "vitest";
 import { ConsoleNotifier } from "../../lib/alerts/console-notifier.ts";
@@ -109,5 +113,36 @@ describe("SecurityHubNotifier when Security Hub refuses", () => {
     expect(lines).toHaveLength(2);
     expect(out.accepted).toEqual(["rf"]);
     expect(out.failed).toEqual([{ id: "a-0", error: "Rate exceeded" }]);
+  });
+
+  it("sets Workflow RESOLVED on the findings it archived (moto has no BatchUpdateFindings)", async () => {
+    hubMock.on(BatchImportFindingsCommand).resolves({ SuccessCount: 2, FailedCount: 0, FailedFindings: [] });
+    hubMock.on(BatchUpdateFindingsCommand).resolves({ ProcessedFindings: [], UnprocessedFindings: [] });
+    const { hub } = notifier();
+    const out = await hub.publish([
+      alertEvent({ id: "gone", eventType: "resolved" }),
+      alertEvent({ id: "still" }, { port: 22 }),
+    ]);
+    expect(out.accepted.sort()).toEqual(["gone", "still"]);
+    const update = hubMock.commandCalls(BatchUpdateFindingsCommand)[0]?.args[0].input;
+    expect(update?.FindingIdentifiers).toEqual([
+      {
+        Id: "portwarden/127.0.2.1#10250",
+        ProductArn: "arn:aws:securityhub:us-east-1:123456789012:product/123456789012/default",
+      },
+    ]);
+    expect(update?.Workflow).toEqual({ Status: "RESOLVED" });
+  });
+
+  it("still delivers a resolved alert when the workflow update fails, and says so", async () => {
+    const rejected: { id: string; error: string }[] = [];
+    hubMock.on(BatchImportFindingsCommand).resolves({ SuccessCount: 1, FailedCount: 0, FailedFindings: [] });
+    hubMock
+      .on(BatchUpdateFindingsCommand)
+      .rejects(Object.assign(new Error("denied"), { name: "AccessDeniedException" }));
+    const { hub } = notifier({ onRejected: (r) => rejected.push(...r) });
+    const out = await hub.publish([alertEvent({ id: "gone", eventType: "resolved" })]);
+    expect(out.accepted).toEqual(["gone"]);
+    expect(rejected).toEqual([{ id: "portwarden/127.0.2.1#10250", error: "workflow not set: denied" }]);
   });
 });
