@@ -1,5 +1,6 @@
 import { severityRank } from "../catalog/severity.ts";
 import type { AlertEvent } from "../findings/types.ts";
+import { type DigestEvent, digestConsoleLines } from "./digest.ts";
 import { consoleLine, summaryLine } from "./format.ts";
 import type { Notifier, PublishOutcome, RoundSummary } from "./types.ts";
 
@@ -10,6 +11,8 @@ export interface ConsoleNotifierOptions {
 
 /** The local default notifier: one readable line per alert, most severe first, then a summary line. */
 export class ConsoleNotifier implements Notifier {
+  /** A console line cannot half-fail: claim and mark many at once (one state write per 500). */
+  readonly batchSize = 500;
   private readonly write: (text: string) => void;
 
   constructor(options: ConsoleNotifierOptions) {
@@ -25,6 +28,11 @@ export class ConsoleNotifier implements Notifier {
     );
     for (const event of ordered) this.write(`${consoleLine(event)}\n`);
     return { accepted: ordered.map((e) => e.id), failed: [] };
+  }
+
+  async digest(digest: DigestEvent): Promise<boolean> {
+    this.write(`${digestConsoleLines(digest).join("\n")}\n`);
+    return true;
   }
 
   async summary(summary: RoundSummary): Promise<void> {

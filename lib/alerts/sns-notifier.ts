@@ -9,6 +9,13 @@ import {
 import { errorMessage, InputError } from "../errors/errors.ts";
 import type { AlertEvent } from "../findings/types.ts";
 import {
+  type DigestEvent,
+  digestEmailText,
+  digestHeadline,
+  digestMessageBody,
+  digestSeverity,
+} from "./digest.ts";
+import {
   alertHeadline,
   alertMessageBody,
   emailText,
@@ -43,6 +50,7 @@ const TOPIC_ARN = /^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}(\.
  * Only ids SNS accepted are reported accepted; the caller leaves the rest in the outbox.
  */
 export class SnsNotifier implements Notifier {
+  readonly batchSize = MAX_BATCH_ENTRIES;
   private readonly client: SNSClient;
   private readonly topicArn: string;
   private readonly fifo: boolean;
@@ -113,6 +121,32 @@ export class SnsNotifier implements Notifier {
         ...this.fifoFields(`round#${summary.roundId}`, "round-summary"),
       }),
     );
+  }
+
+  async digest(digest: DigestEvent): Promise<boolean> {
+    const headline = digestHeadline(digest);
+    const body = JSON.stringify(digestMessageBody(digest));
+    try {
+      await this.client.send(
+        new PublishCommand({
+          TopicArn: this.topicArn,
+          Subject: subjectLine(headline),
+          MessageStructure: "json",
+          Message: JSON.stringify(structuredMessage(safeText(headline, 300), digestEmailText(digest), body)),
+          MessageAttributes: attributes({
+            eventType: "digest",
+            severity: digestSeverity(digest),
+            account: digest.account,
+            cluster: digest.cluster,
+            alertId: digest.id,
+          }),
+          ...this.fifoFields(digest.id, `${digest.account ?? ""}/${digest.cluster ?? ""}`),
+        }),
+      );
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   /** Entries packed into batches within PublishBatch's count and size limits. */

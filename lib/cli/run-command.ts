@@ -1,5 +1,5 @@
 import { ConsoleNotifier } from "../alerts/console-notifier.ts";
-import { safeText, summaryLine } from "../alerts/format.ts";
+import { consoleLine, safeText, summaryLine } from "../alerts/format.ts";
 import { SnsNotifier } from "../alerts/sns-notifier.ts";
 import type { Notifier } from "../alerts/types.ts";
 import { AwsClients } from "../aws/clients.ts";
@@ -163,6 +163,10 @@ export function renderExtras(report: RoundReport): string {
     if (report.reasons.length > MAX_REASON_LINES)
       lines.push(`  ... and ${report.reasons.length - MAX_REASON_LINES} more (all of them with --json)`);
   }
+  for (const finding of report.unrecorded ?? [])
+    lines.push(
+      `UNRECORDED ${consoleLine({ id: "", eventType: "new", finding, at: report.round.startedAt })}`,
+    );
   if (report.suppressed > 0) lines.push(`${report.suppressed} finding(s) hidden by suppressions`);
   if (report.alerts.failed > 0)
     lines.push(
@@ -236,7 +240,8 @@ export async function runCommand(argv: string[], io: CliIo): Promise<number> {
             client: awsClients(regionFrom(values.region, "--table")).dynamodb,
             tableName: values.table,
           })
-        : new FileStateStore({ path: statePath ?? DEFAULT_STATE_PATH });
+        : // One atomic write per round (flushed by runRound), not one per target.
+          new FileStateStore({ path: statePath ?? DEFAULT_STATE_PATH, stageWrites: true });
     // With --json, stdout carries the report alone; console alerts go to stderr.
     const colour = Boolean(io.colour) && !values.json;
     const out = (text: string) => io.stdout(paintLines(text, colour));
@@ -276,6 +281,7 @@ export async function runCommand(argv: string[], io: CliIo): Promise<number> {
         ports,
         ...(maxSeconds !== undefined ? { deadline: Date.now() + maxSeconds * 1000 } : {}),
         ...(inventory ? { inventory } : {}),
+        ...(config?.baseline !== undefined ? { baseline: config.baseline } : {}),
       },
     );
     if (values.json) io.stdout(`${JSON.stringify(report)}\n`);

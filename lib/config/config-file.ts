@@ -16,7 +16,25 @@ export interface RoundPolicyConfig {
 
 export interface PortwardenConfig extends RoundPolicyConfig {
   suppressions: Suppression[];
+  /** Baseline digests (README "Baseline round"); false turns them off. */
+  baseline?: BaselineConfig | false;
 }
+
+export interface BaselineConfig {
+  firstRoundAbove?: number;
+  above?: number;
+  worst?: number;
+}
+
+/** Shared with the CDK construct's props: the same bounds everywhere. */
+export const baselineConfigSchema = z.union([
+  z.literal(false),
+  z.strictObject({
+    firstRoundAbove: z.number().int().min(0).max(1_000_000).optional(),
+    above: z.number().int().min(0).max(1_000_000).optional(),
+    worst: z.number().int().min(1).max(50).optional(),
+  }),
+]);
 
 /** Config files are small; refuse anything that is clearly not one. */
 export const MAX_CONFIG_BYTES = 1024 * 1024;
@@ -82,6 +100,7 @@ const configSchema = z.strictObject({
     .optional(),
   alertOnResolved: z.boolean().optional(),
   suppressions: z.array(suppressionSchema).max(10_000).default([]),
+  baseline: baselineConfigSchema.optional(),
 });
 
 /** Validates a parsed config document; errors name the field path (`config.suppressions[2].cidr`). */
@@ -101,6 +120,11 @@ export function parseConfig(data: unknown, root = "config"): PortwardenConfig {
   if (parsed.resolveAfterScans !== undefined) config.resolveAfterScans = parsed.resolveAfterScans;
   if (parsed.flapQuietHours !== undefined) config.flapQuietHours = parsed.flapQuietHours;
   if (parsed.alertOnResolved !== undefined) config.alertOnResolved = parsed.alertOnResolved;
+  if (parsed.baseline !== undefined)
+    config.baseline =
+      parsed.baseline === false
+        ? false
+        : Object.fromEntries(Object.entries(parsed.baseline).filter(([, v]) => v !== undefined));
   return config;
 }
 

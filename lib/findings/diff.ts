@@ -59,6 +59,7 @@ export function findingOf(record: ExposureRecord): Finding {
     missedCompleteScans: _missed,
     pendingAlert: _pending,
     lastAlertedAt: _alerted,
+    alertClaim: _claim,
     version: _version,
     ...finding
   } = record;

@@ -49,8 +49,21 @@ export interface ExposureRecord extends Finding {
   /** Outbox: an alert that must still be accepted by the notifier. Cleared only after it is. */
   pendingAlert?: "new" | "resolved";
   lastAlertedAt?: string;
+  /**
+   * Store-owned: a publisher's claim on the pending alert (see StateStore.claimAlerts). Another
+   * publisher may not send this alert until the claim's lease ends; a write that changes the
+   * pending alert drops the claim.
+   */
+  alertClaim?: AlertClaim;
   /** Optimistic concurrency: stores write conditionally on the version they loaded. */
   version: number;
+}
+
+/** Who is publishing a pending alert, which one (its alert id), and until when (epoch ms). */
+export interface AlertClaim {
+  owner: string;
+  alertId: string;
+  until: number;
 }
 
 /** One message for the notifier. `id` is stable so a retried publish is recognisably the same. */

@@ -1,7 +1,7 @@
 import type { Notifier, RoundSummary } from "../alerts/types.ts";
 import { errorMessage } from "../errors/errors.ts";
 import type { StateStore } from "../state/types.ts";
-import { notifyPending } from "./notify-stage.ts";
+import { type NotifyOptions, type NotifyResult, notifyPending } from "./notify-stage.ts";
 import type { TargetFailure } from "./scan-stage.ts";
 
 /**
@@ -93,10 +93,12 @@ export interface FinishOptions {
    * round did not discover (`--targets`): then no stale-IP check.
    */
   knownIds?: () => Promise<Iterable<string>>;
+  /** How the outbox is drained (a pass's deadline and cursor, baseline digests, the claim owner). */
+  notify?: Omit<NotifyOptions, "now" | "failedTargets">;
 }
 
 export interface FinishedRound extends RoundOutcome {
-  alerts: { published: number; failed: number; publishError?: string };
+  alerts: NotifyResult;
   /** Present when `knownIds` was given; empty when discovery was incomplete (it proves nothing). */
   staleIps?: string[];
   /** Why the stale-IP check was skipped (the alerts went out regardless). */
@@ -112,10 +114,12 @@ export async function finishRound(
 ): Promise<FinishedRound> {
   const outcome = summarizeRound(round, tallies);
   const alerts = await notifyPending(deps, outcome.summary, {
+    ...options.notify,
     ...(options.now ? { now: options.now } : {}),
     failedTargets: outcome.failedTargets,
   });
-  if (!options.knownIds) return { ...outcome, alerts };
+  // The stale-IP check belongs to the last pass, and needs a store that answers.
+  if (!options.knownIds || alerts.more || alerts.storeError !== undefined) return { ...outcome, alerts };
   if (round.discoveryErrors > 0) return { ...outcome, alerts, staleIps: [] };
   try {
     return { ...outcome, alerts, staleIps: await staleIps(deps.store, await options.knownIds()) };

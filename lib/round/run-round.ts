@@ -2,10 +2,12 @@ import { randomBytes } from "node:crypto";
 import type { Notifier } from "../alerts/types.ts";
 import { severityRank } from "../catalog/severity.ts";
 import type { Inventory } from "../discovery/types.ts";
+import { errorMessage } from "../errors/errors.ts";
 import { findingOf } from "../findings/diff.ts";
-import type { ExposureRecord, Finding } from "../findings/types.ts";
+import { type ExposureRecord, type Finding, findingKey } from "../findings/types.ts";
 import type { ScanResult } from "../scan/types.ts";
 import type { StateStore } from "../state/types.ts";
+import type { BaselinePolicy } from "./notify-stage.ts";
 import { finishRound, tallyOf } from "./round-outcome.ts";
 import {
   type RoundDeps,
@@ -21,6 +23,8 @@ export interface RoundOptions extends Omit<ScanStageOptions, "roundId"> {
   roundId?: string;
   /** When the targets came from an inventory: its cluster-level findings and errors join the round. */
   inventory?: Inventory;
+  /** Baseline digests (false: off). Default: notify-stage's DEFAULT_BASELINE_POLICY. */
+  baseline?: Partial<BaselinePolicy> | false;
 }
 
 /**
@@ -71,8 +75,16 @@ export interface RoundReport {
   failedTargets: TargetFailure[];
   /** Findings hidden by an active suppression. */
   suppressed: number;
-  /** What the notifier accepted; failed alerts stay in the outbox and are retried next round. */
-  alerts: { published: number; failed: number };
+  /**
+   * What the notifier accepted; failed alerts stay in the outbox and are retried next round.
+   * `digests`: baseline digests sent; `recorded`: alerts a digest stands for, recorded as sent.
+   */
+  alerts: { published: number; failed: number; digests: number; recorded: number };
+  /**
+   * Findings of targets whose state could not be read or written (store down, read-only): the
+   * round still reports them, and a round-failed alert names them. Present when not empty.
+   */
+  unrecorded?: Finding[];
   /**
    * Inventory rounds only: IPs with stored history that the inventory no longer lists (node gone,
    * IP released). Their records are left as they are; listed so someone can look. At most 100.
@@ -168,18 +180,54 @@ export async function runRound(
   const stage = await scanTargets(targets, deps, { ...options, roundId, now });
   const inventory = options.inventory;
   const clusters = inventory ? await recordClusterFindings(inventory, deps, { now }) : undefined;
+  const unrecorded = [...stage.unrecorded];
+  const stateFailures: TargetFailure[] = [];
+  // One write per round for stores that stage (the file store). A write that lost a race reports
+  // nothing as new; a failed write loses no finding from the report and becomes a round-failed alert.
+  if (deps.store.flush) {
+    try {
+      const { stale } = await deps.store.flush();
+      if (stale.length > 0) {
+        const lost = new Set(stale);
+        const kept = (f: Finding) => !lost.has(findingKey(f));
+        for (const part of [stage, ...(clusters ? [clusters] : [])]) {
+          part.newExposures = part.newExposures.filter(kept);
+          part.resolved = part.resolved.filter(kept);
+        }
+      }
+    } catch (error) {
+      const parts = [stage, ...(clusters ? [clusters] : [])];
+      const found = parts.flatMap((p) => [...p.newExposures, ...p.resolved]);
+      unrecorded.push(...found);
+      stateFailures.push({
+        ip: "state",
+        error: `state not written (${errorMessage(error)}); ${found.length} new or resolved finding(s) unrecorded`,
+      });
+    }
+  }
   const round = await finishRound(
     deps,
     { roundId, startedAt, targets: targets.length, discoveryErrors: inventory?.errors.length ?? 0 },
-    [tallyOf(stage), ...(clusters ? [tallyOf(clusters)] : [])],
+    [
+      tallyOf(stage),
+      ...(clusters ? [tallyOf(clusters)] : []),
+      { newExposures: 0, resolved: 0, openExposures: 0, failedTargets: stateFailures },
+    ],
     {
       now,
+      ...(options.baseline !== undefined ? { notify: { baseline: options.baseline } } : {}),
       ...(inventory
         ? { knownIds: async () => [...targets.map((t) => t.ip), ...clusterFindingIds(inventory)] }
         : {}),
     },
   );
-  const { complete, incompleteScans } = round.summary;
+  if (round.alerts.storeError !== undefined)
+    round.failedTargets.push({
+      ip: "state",
+      error: `alerts not sent: state store failed (${round.alerts.storeError})`,
+    });
+  const complete = round.summary.complete && round.alerts.storeError === undefined;
+  const { incompleteScans } = round.summary;
   // What is open now, from the store: also what earlier rounds found and this one could not re-check.
   const open = openExposuresOf(
     await openRecordsOf(deps.store, [
@@ -204,7 +252,13 @@ export async function runRound(
     latent: open.filter((f) => f.kind === "latent"),
     failedTargets: round.failedTargets,
     suppressed: stage.suppressed,
-    alerts: { published: round.alerts.published, failed: round.alerts.failed },
+    alerts: {
+      published: round.alerts.published,
+      failed: round.alerts.failed,
+      digests: round.alerts.digests,
+      recorded: round.alerts.recorded,
+    },
+    ...(unrecorded.length > 0 ? { unrecorded } : {}),
     ...(round.staleIps ? { staleIps: round.staleIps } : {}),
   };
 }

@@ -1,3 +1,4 @@
+import { severityRank } from "../catalog/severity.ts";
 import type { Suppression } from "../config/suppressions.ts";
 import { applySuppressions } from "../config/suppressions.ts";
 import type { Inventory } from "../discovery/types.ts";
@@ -50,6 +51,28 @@ export interface ScanStageResult {
   staleTargets: number;
   /** Findings hidden by an active suppression. */
   suppressed: number;
+  /** Findings of targets whose state could not be read or written: reported, not recorded. */
+  unrecorded: Finding[];
+}
+
+/**
+ * The state store failed for one target (unreachable, read-only): its findings travel with the
+ * error so the round still reports them instead of only "FAILED".
+ */
+export class UnrecordedFindingsError extends Error {
+  constructor(
+    readonly findings: Finding[],
+    cause: unknown,
+  ) {
+    const worst = [...findings]
+      .sort((a, b) => severityRank(a.severity) - severityRank(b.severity))
+      .slice(0, 3)
+      .map((f) => `${f.severity} ${f.service} ${f.portSpec ?? f.port}`);
+    super(
+      `state not recorded (${errorMessage(cause)})${findings.length > 0 ? `; ${findings.length} finding(s) unrecorded: ${worst.join(", ")}${findings.length > 3 ? ", …" : ""}` : ""}`,
+    );
+    this.name = "UnrecordedFindingsError";
+  }
 }
 
 /** Targets recorded at once: each holds little, but the store sees one writer per target. */
@@ -112,7 +135,12 @@ async function recordTarget(
   });
   const now = (options.now ?? (() => new Date()))();
   const { reported, suppressed } = applySuppressions(findings, deps.suppressions ?? [], now);
-  const previous = await deps.store.loadIp(ip);
+  let previous: ExposureRecord[];
+  try {
+    previous = await deps.store.loadIp(ip);
+  } catch (error) {
+    throw new UnrecordedFindingsError(reported, error);
+  }
   const diff = diffExposures({
     previous,
     current: reported,
@@ -128,7 +156,7 @@ async function recordTarget(
       await deps.store.saveRecords(diff.writes);
     } catch (error) {
       if (error instanceof StaleRecordError) return { suppressed: suppressed.length, stale: true };
-      throw error;
+      throw new UnrecordedFindingsError(reported, error);
     }
   }
   return { diff, suppressed: suppressed.length };
@@ -185,6 +213,7 @@ export async function scanTargets(
     failedTargets: [],
     staleTargets: 0,
     suppressed: 0,
+    unrecorded: [],
   };
   const seen = new Set<string>();
   const unique = targets.filter((t) => !seen.has(t.ip) && seen.add(t.ip));
@@ -204,6 +233,7 @@ export async function scanTargets(
       stage.openExposures += countOpenExposures(outcome.diff.open);
     } catch (error) {
       stage.incompleteScans++;
+      if (error instanceof UnrecordedFindingsError) stage.unrecorded.push(...error.findings);
       stage.failedTargets.push({ ip: target.ip, error: errorMessage(error) });
     }
   });

@@ -43,3 +43,20 @@ export function sortKeyFor(port: number, kind?: string): string {
   const padded = String(port).padStart(5, "0");
   return kind === "latent" ? `${PORT_PREFIX}${padded}${LATENT_SUFFIX}` : `${PORT_PREFIX}${padded}`;
 }
+
+/**
+ * Claim attributes on a finding item (ExposureRecord.alertClaim, flattened so conditions compare
+ * plain attributes): who publishes its pending alert, which alert, until when (epoch ms).
+ */
+export const CLAIM_OWNER_ATTRIBUTE = "claimOwner";
+export const CLAIM_ALERT_ID_ATTRIBUTE = "claimAlertId";
+export const CLAIM_UNTIL_ATTRIBUTE = "claimUntil";
+
+/**
+ * Control items live in one partition beside the findings (never in the outbox index, never
+ * listed as IPs): leases (`LEASE#<name>`: the round lock, a digest being sent) and marks
+ * (`MARK#<name>`: small values such as up to when a cluster's digest covered its alerts).
+ */
+export const CONTROL_PARTITION = "CONTROL";
+export const LEASE_SORT_PREFIX = "LEASE#";
+export const MARK_SORT_PREFIX = "MARK#";

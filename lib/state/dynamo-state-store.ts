@@ -9,6 +9,7 @@ import {
   PutCommand,
   paginateQuery,
   paginateScan,
+  QueryCommand,
   type QueryCommandInput,
   TransactWriteCommand,
   UpdateCommand,
@@ -17,8 +18,14 @@ import { parseInput } from "../config/zod-input.ts";
 import { InputError } from "../errors/errors.ts";
 import type { ExposureRecord } from "../findings/types.ts";
 import {
+  CLAIM_ALERT_ID_ATTRIBUTE,
+  CLAIM_OWNER_ATTRIBUTE,
+  CLAIM_UNTIL_ATTRIBUTE,
+  CONTROL_PARTITION,
   DEFAULT_TTL_DAYS,
   ipFromPartitionKey,
+  LEASE_SORT_PREFIX,
+  MARK_SORT_PREFIX,
   OUTBOX_INDEX_NAME,
   OUTBOX_PARTITION_KEY,
   OUTBOX_PARTITIONS,
@@ -28,8 +35,8 @@ import {
   sortKeyFor,
   TTL_ATTRIBUTE,
 } from "./dynamo-schema.ts";
-import { exposureRecordSchema, nextVersion } from "./stored-record.ts";
-import { StaleRecordError, type StateStore } from "./types.ts";
+import { type ClaimLease, exposureRecordSchema, nextVersion, withClaim } from "./stored-record.ts";
+import { type OutboxPage, StaleRecordError, type StateStore } from "./types.ts";
 
 export interface DynamoStateStoreOptions {
   /** Made by AwsClients; the store never creates clients. */
@@ -43,11 +50,20 @@ export interface DynamoStateStoreOptions {
 
 /** DynamoDB's TransactWriteItems limit. */
 const MAX_TRANSACTION_ITEMS = 100;
-/** Parallel markAlerted updates: enough to be quick, few enough not to throttle a small table. */
-const MARK_CONCURRENCY = 8;
+/** Conditional updates per transaction (claims, marks): one publish batch. */
+const UPDATE_CHUNK = 10;
 const SECONDS_PER_DAY = 86_400;
 
 type Item = ExposureRecord & Record<string, unknown>;
+
+interface ConditionalUpdate {
+  TableName: string;
+  Key: Record<string, string>;
+  UpdateExpression: string;
+  ConditionExpression: string;
+  ExpressionAttributeNames: Record<string, string>;
+  ExpressionAttributeValues: Record<string, unknown>;
+}
 
 interface ConditionalPut {
   TableName: string;
@@ -117,12 +133,194 @@ export class DynamoStateStore implements StateStore {
     return records;
   }
 
+  async pendingAlertPage(options: { cursor?: string; limit: number }): Promise<OutboxPage> {
+    let { partition, startKey } =
+      options.cursor !== undefined ? decodeCursor(options.cursor) : { partition: 0, startKey: undefined };
+    const records: ExposureRecord[] = [];
+    while (partition < OUTBOX_PARTITIONS.length && records.length < options.limit) {
+      const page = await this.documents.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          IndexName: OUTBOX_INDEX_NAME,
+          KeyConditionExpression: "#pending = :pending",
+          ExpressionAttributeNames: { "#pending": OUTBOX_PARTITION_KEY },
+          ExpressionAttributeValues: { ":pending": OUTBOX_PARTITIONS[partition] },
+          ExclusiveStartKey: startKey,
+          Limit: options.limit - records.length,
+        }),
+      );
+      for (const item of page.Items ?? []) records.push(recordFromItem(item));
+      startKey = page.LastEvaluatedKey;
+      if (!startKey) partition += 1;
+    }
+    return partition < OUTBOX_PARTITIONS.length
+      ? { records, cursor: encodeCursor(partition, startKey) }
+      : { records };
+  }
+
+  async claimAlerts(records: readonly ExposureRecord[], lease: ClaimLease): Promise<ExposureRecord[]> {
+    // Decided on the copy read; the write's condition (same version) makes the decision hold.
+    const claims = records.flatMap((read) => {
+      const claimed = withClaim(read, read, lease);
+      return claimed ? [{ read, claimed }] : [];
+    });
+    const updates = claims.map(({ read, claimed }) => ({
+      TableName: this.tableName,
+      Key: keyFor(read),
+      UpdateExpression: "SET #owner = :owner, #alert = :alert, #until = :until, #version = :next",
+      ConditionExpression: "#version = :read",
+      ExpressionAttributeNames: {
+        "#owner": CLAIM_OWNER_ATTRIBUTE,
+        "#alert": CLAIM_ALERT_ID_ATTRIBUTE,
+        "#until": CLAIM_UNTIL_ATTRIBUTE,
+        "#version": "version",
+      },
+      ExpressionAttributeValues: {
+        ":owner": claimed.alertClaim?.owner,
+        ":alert": claimed.alertClaim?.alertId,
+        ":until": claimed.alertClaim?.until,
+        ":next": claimed.version,
+        ":read": read.version,
+      },
+    }));
+    const won = await this.conditionalUpdates(updates);
+    return claims.filter((_, i) => won[i]).map(({ claimed }) => claimed);
+  }
+
   async markAlerted(records: readonly ExposureRecord[], at: string): Promise<void> {
     const pending = records.filter((r) => r.pendingAlert);
-    // Conditional updates cannot be batched outside a transaction, and one lost race must not
-    // undo the others: independent updates, a few at a time.
-    for (let i = 0; i < pending.length; i += MARK_CONCURRENCY) {
-      await Promise.all(pending.slice(i, i + MARK_CONCURRENCY).map((r) => this.clearPending(r, at)));
+    await this.conditionalUpdates(pending.map((r) => this.clearPendingRequest(r, at)));
+  }
+
+  async releaseAlerts(records: readonly ExposureRecord[]): Promise<void> {
+    const claimed = records.filter((r) => r.alertClaim);
+    await this.conditionalUpdates(
+      claimed.map((r) => ({
+        TableName: this.tableName,
+        Key: keyFor(r),
+        UpdateExpression: "SET #version = #version + :one REMOVE #owner, #alert, #until",
+        ConditionExpression: "#owner = :owner AND #alert = :alert",
+        ExpressionAttributeNames: {
+          "#owner": CLAIM_OWNER_ATTRIBUTE,
+          "#alert": CLAIM_ALERT_ID_ATTRIBUTE,
+          "#until": CLAIM_UNTIL_ATTRIBUTE,
+          "#version": "version",
+        },
+        ExpressionAttributeValues: {
+          ":one": 1,
+          ":owner": r.alertClaim?.owner,
+          ":alert": r.alertClaim?.alertId,
+        },
+      })),
+    );
+  }
+
+  async acquireLease(name: string, lease: ClaimLease): Promise<boolean> {
+    try {
+      await this.documents.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: {
+            [PARTITION_KEY]: CONTROL_PARTITION,
+            [SORT_KEY]: `${LEASE_SORT_PREFIX}${name}`,
+            owner: lease.owner,
+            until: lease.now + lease.leaseMs,
+          },
+          ConditionExpression: "attribute_not_exists(#pk) OR #until < :now OR #owner = :owner",
+          ExpressionAttributeNames: { "#pk": PARTITION_KEY, "#until": "until", "#owner": "owner" },
+          ExpressionAttributeValues: { ":now": lease.now, ":owner": lease.owner },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
+  }
+
+  async releaseLease(name: string, owner: string): Promise<void> {
+    try {
+      // An update, not a delete: the same item actions as every other write of the store.
+      await this.documents.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { [PARTITION_KEY]: CONTROL_PARTITION, [SORT_KEY]: `${LEASE_SORT_PREFIX}${name}` },
+          UpdateExpression: "SET #until = :zero",
+          ConditionExpression: "#owner = :owner",
+          ExpressionAttributeNames: { "#until": "until", "#owner": "owner" },
+          ExpressionAttributeValues: { ":zero": 0, ":owner": owner },
+        }),
+      );
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    }
+  }
+
+  async readMarks(): Promise<Map<string, string>> {
+    const marks = new Map<string, string>();
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page = await this.documents.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: "#pk = :pk AND begins_with(#sk, :prefix)",
+          ExpressionAttributeNames: { "#pk": PARTITION_KEY, "#sk": SORT_KEY },
+          ExpressionAttributeValues: { ":pk": CONTROL_PARTITION, ":prefix": MARK_SORT_PREFIX },
+          ConsistentRead: true,
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      for (const item of page.Items ?? [])
+        marks.set(String(item[SORT_KEY]).slice(MARK_SORT_PREFIX.length), String(item.value));
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+    return marks;
+  }
+
+  async writeMark(name: string, value: string): Promise<void> {
+    await this.documents.send(
+      new PutCommand({
+        TableName: this.tableName,
+        Item: { [PARTITION_KEY]: CONTROL_PARTITION, [SORT_KEY]: `${MARK_SORT_PREFIX}${name}`, value },
+      }),
+    );
+  }
+
+  /**
+   * Independent conditional updates: one transaction per 10 (one request in the common case), and
+   * when a condition fails (a lost race), each update alone so the others still apply. Returns
+   * which updates applied.
+   */
+  private async conditionalUpdates(updates: readonly ConditionalUpdate[]): Promise<boolean[]> {
+    const applied: boolean[] = [];
+    for (let i = 0; i < updates.length; i += UPDATE_CHUNK) {
+      const chunk = updates.slice(i, i + UPDATE_CHUNK);
+      if (chunk.length > 1) {
+        try {
+          await this.documents.send(
+            new TransactWriteCommand({
+              TransactItems: chunk.map((update) => ({ Update: update })),
+              ClientRequestToken: randomUUID(),
+            }),
+          );
+          applied.push(...chunk.map(() => true));
+          continue;
+        } catch (error) {
+          if (!(error instanceof TransactionCanceledException)) throw error;
+        }
+      }
+      applied.push(...(await Promise.all(chunk.map((update) => this.conditionalUpdate(update)))));
+    }
+    return applied;
+  }
+
+  private async conditionalUpdate(update: ConditionalUpdate): Promise<boolean> {
+    try {
+      await this.documents.send(new UpdateCommand(update));
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
     }
   }
 
@@ -192,30 +390,43 @@ export class DynamoStateStore implements StateStore {
     }
   }
 
-  private async clearPending(record: ExposureRecord, at: string): Promise<void> {
-    try {
-      await this.documents.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: keyFor(record),
-          UpdateExpression: "SET #alertedAt = :at, #version = #version + :one REMOVE #pending",
-          ConditionExpression: "#pending = :pending",
-          ExpressionAttributeNames: {
-            "#alertedAt": "lastAlertedAt",
-            "#version": "version",
-            "#pending": OUTBOX_PARTITION_KEY,
-          },
-          ExpressionAttributeValues: { ":at": at, ":one": 1, ":pending": record.pendingAlert },
-        }),
-      );
-    } catch (error) {
-      // Another writer replaced or cleared the pending alert: that newer alert must stay queued.
-      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+  private clearPendingRequest(record: ExposureRecord, at: string): ConditionalUpdate {
+    const names: Record<string, string> = {
+      "#alertedAt": "lastAlertedAt",
+      "#version": "version",
+      "#pending": OUTBOX_PARTITION_KEY,
+      "#owner": CLAIM_OWNER_ATTRIBUTE,
+      "#alert": CLAIM_ALERT_ID_ATTRIBUTE,
+      "#until": CLAIM_UNTIL_ATTRIBUTE,
+    };
+    const values: Record<string, unknown> = { ":at": at, ":one": 1, ":pending": record.pendingAlert };
+    // A claimed alert is cleared only while its claimant holds the claim for that same alert (a
+    // write that changed the alert dropped the claim); an unclaimed one while it is still pending.
+    let condition = "#pending = :pending";
+    if (record.alertClaim) {
+      condition += " AND #owner = :owner AND #alert = :alert";
+      values[":owner"] = record.alertClaim.owner;
+      values[":alert"] = record.alertClaim.alertId;
     }
+    return {
+      TableName: this.tableName,
+      Key: keyFor(record),
+      UpdateExpression:
+        "SET #alertedAt = :at, #version = #version + :one REMOVE #pending, #owner, #alert, #until",
+      ConditionExpression: condition,
+      ExpressionAttributeNames: names,
+      ExpressionAttributeValues: values,
+    };
   }
 
   private itemFor(record: ExposureRecord): Item {
-    const item: Item = { ...record, ...keyFor(record) };
+    const { alertClaim, ...rest } = record;
+    const item: Item = { ...rest, ...keyFor(record) } as Item;
+    if (alertClaim) {
+      item[CLAIM_OWNER_ATTRIBUTE] = alertClaim.owner;
+      item[CLAIM_ALERT_ID_ATTRIBUTE] = alertClaim.alertId;
+      item[CLAIM_UNTIL_ATTRIBUTE] = alertClaim.until;
+    }
     // Open records never expire (an expired open record would alert again as new); resolved
     // ones are history and age out, the TTL refreshed on every write.
     if (record.status === "resolved") item[TTL_ATTRIBUTE] = Math.floor(this.now() / 1000) + this.ttlSeconds;
@@ -229,6 +440,44 @@ function keyFor(record: ExposureRecord): Record<string, string> {
 
 /** A stored item as a record: keys and TTL dropped, the rest validated (a corrupt or foreign item is an error naming it). */
 function recordFromItem(item: Record<string, unknown>): ExposureRecord {
-  const { [PARTITION_KEY]: pk, [SORT_KEY]: sk, [TTL_ATTRIBUTE]: _ttl, ...record } = item;
+  const {
+    [PARTITION_KEY]: pk,
+    [SORT_KEY]: sk,
+    [TTL_ATTRIBUTE]: _ttl,
+    [CLAIM_OWNER_ATTRIBUTE]: owner,
+    [CLAIM_ALERT_ID_ATTRIBUTE]: alertId,
+    [CLAIM_UNTIL_ATTRIBUTE]: until,
+    ...record
+  } = item;
+  if (owner !== undefined || alertId !== undefined || until !== undefined)
+    record.alertClaim = { owner, alertId, until };
   return parseInput(exposureRecordSchema, record, `dynamodb item ${String(pk)}/${String(sk)}`);
+}
+
+interface OutboxCursor {
+  partition: number;
+  startKey: Record<string, unknown> | undefined;
+}
+
+function encodeCursor(partition: number, startKey: Record<string, unknown> | undefined): string {
+  return Buffer.from(JSON.stringify({ p: partition, k: startKey ?? null })).toString("base64url");
+}
+
+function decodeCursor(cursor: string): OutboxCursor {
+  try {
+    const parsed = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8")) as {
+      p?: unknown;
+      k?: unknown;
+    };
+    if (
+      typeof parsed.p === "number" &&
+      Number.isInteger(parsed.p) &&
+      parsed.p >= 0 &&
+      (parsed.k === null || (typeof parsed.k === "object" && !Array.isArray(parsed.k)))
+    )
+      return { partition: parsed.p, startKey: (parsed.k as Record<string, unknown> | null) ?? undefined };
+  } catch {
+    // fall through
+  }
+  throw new InputError("cursor", "is not an outbox cursor this store made");
 }

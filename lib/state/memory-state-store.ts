@@ -1,6 +1,14 @@
 import type { ExposureRecord } from "../findings/types.ts";
-import { nextVersion, versionConditionHolds, withAlertCleared } from "./stored-record.ts";
-import { StaleRecordError, type StateStore } from "./types.ts";
+import { acquiredLease, pageOfPending, type StoredLease } from "./local-outbox.ts";
+import {
+  type ClaimLease,
+  nextVersion,
+  versionConditionHolds,
+  withAlertCleared,
+  withClaim,
+  withClaimReleased,
+} from "./stored-record.ts";
+import { type OutboxPage, StaleRecordError, type StateStore } from "./types.ts";
 
 /**
  * In-process StateStore with the same version-conditional semantics as the file and DynamoDB
@@ -8,6 +16,8 @@ import { StaleRecordError, type StateStore } from "./types.ts";
  */
 export class MemoryStateStore implements StateStore {
   private readonly records = new Map<string, ExposureRecord>();
+  private readonly leases = new Map<string, StoredLease>();
+  private readonly marks = new Map<string, string>();
   /** How many records were written (saveRecords + markAlerted), for "writes nothing" assertions. */
   writes = 0;
 
@@ -33,6 +43,21 @@ export class MemoryStateStore implements StateStore {
     return [...this.records.values()].filter((r) => r.pendingAlert).map((r) => structuredClone(r));
   }
 
+  async pendingAlertPage(options: { cursor?: string; limit: number }): Promise<OutboxPage> {
+    return pageOfPending(this.records.values(), options);
+  }
+
+  async claimAlerts(records: readonly ExposureRecord[], lease: ClaimLease): Promise<ExposureRecord[]> {
+    const claimed: ExposureRecord[] = [];
+    for (const record of records) {
+      const next = withClaim(this.records.get(record.key), record, lease);
+      if (!next) continue;
+      this.records.set(record.key, next);
+      claimed.push(structuredClone(next));
+    }
+    return claimed;
+  }
+
   async markAlerted(records: readonly ExposureRecord[], at: string): Promise<void> {
     for (const record of records) {
       const cleared = withAlertCleared(this.records.get(record.key), record, at);
@@ -42,7 +67,32 @@ export class MemoryStateStore implements StateStore {
     }
   }
 
+  async releaseAlerts(records: readonly ExposureRecord[]): Promise<void> {
+    for (const record of records) {
+      const released = withClaimReleased(this.records.get(record.key), record);
+      if (released) this.records.set(record.key, released);
+    }
+  }
+
   async listIps(): Promise<string[]> {
     return [...new Set([...this.records.values()].map((r) => r.ip))].sort();
+  }
+
+  async acquireLease(name: string, lease: ClaimLease): Promise<boolean> {
+    const next = acquiredLease(this.leases.get(name), lease);
+    if (next) this.leases.set(name, next);
+    return next !== undefined;
+  }
+
+  async releaseLease(name: string, owner: string): Promise<void> {
+    if (this.leases.get(name)?.owner === owner) this.leases.delete(name);
+  }
+
+  async readMarks(): Promise<Map<string, string>> {
+    return new Map(this.marks);
+  }
+
+  async writeMark(name: string, value: string): Promise<void> {
+    this.marks.set(name, value);
   }
 }

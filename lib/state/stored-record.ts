@@ -25,6 +25,13 @@ export const exposureRecordSchema = z.object({
   missedCompleteScans: z.number().int().min(0),
   pendingAlert: z.enum(["new", "resolved"]).optional(),
   lastAlertedAt: isoTimestamp.optional(),
+  alertClaim: z
+    .object({
+      owner: z.string().min(1).max(200),
+      alertId: z.string().min(1).max(600),
+      until: z.number().int().min(0),
+    })
+    .optional(),
   version: z.number().int().min(0),
 }) satisfies z.ZodType<ExposureRecord>;
 
@@ -37,9 +44,70 @@ export function versionConditionHolds(stored: ExposureRecord | undefined, incomi
   return stored !== undefined && stored.version === incoming.version;
 }
 
-/** A record as a store writes it: version bumped, no fields the store does not own. */
+/** A record as a store writes it: version bumped, a claim on another alert than the pending one dropped. */
 export function nextVersion(record: ExposureRecord): ExposureRecord {
-  return { ...structuredClone(record), version: record.version + 1 };
+  return withValidClaim({ ...structuredClone(record), version: record.version + 1 });
+}
+
+/**
+ * A stable id per pending alert: the same pending alert gets the same id in every retry, so a
+ * consumer (or a FIFO topic) can recognise a repeat; a different alert about the same port gets
+ * another. Undefined when nothing is pending.
+ */
+export function pendingAlertId(record: ExposureRecord): string | undefined {
+  if (!record.pendingAlert) return undefined;
+  if (record.pendingAlert === "resolved") return `${record.key}|resolved|${record.lastSeen}`;
+  // Severity is part of a "new" alert's identity: an escalation is a different alert, not a repeat.
+  return `${record.key}|new|${record.firstSeen}|${record.severity}`;
+}
+
+/** A claim only ever covers the alert it was taken for: a write that changed the alert drops it. */
+export function withValidClaim(record: ExposureRecord): ExposureRecord {
+  if (!record.alertClaim || record.alertClaim.alertId === pendingAlertId(record)) return record;
+  const { alertClaim: _dropped, ...rest } = record;
+  return rest;
+}
+
+/** What a publisher needs to claim a pending alert: who, when, for how long. */
+export interface ClaimLease {
+  owner: string;
+  /** Epoch ms. */
+  now: number;
+  leaseMs: number;
+}
+
+/**
+ * claimAlerts' rule: the stored record must be the one the publisher read (same version), still
+ * have a pending alert, and carry no live claim of someone else (an expired lease is claimable
+ * again: its publisher crashed). Returns the record as stored after the claim.
+ */
+export function withClaim(
+  stored: ExposureRecord | undefined,
+  read: ExposureRecord,
+  lease: ClaimLease,
+): ExposureRecord | undefined {
+  if (!stored || stored.version !== read.version) return undefined;
+  const alertId = pendingAlertId(stored);
+  if (!alertId) return undefined;
+  const claim = withValidClaim(stored).alertClaim;
+  if (claim && claim.until > lease.now && claim.owner !== lease.owner) return undefined;
+  return {
+    ...stored,
+    alertClaim: { owner: lease.owner, alertId, until: lease.now + lease.leaseMs },
+    version: stored.version + 1,
+  };
+}
+
+/** Drops a claim this owner still holds (a publish that failed): the alert is claimable at once. */
+export function withClaimReleased(
+  stored: ExposureRecord | undefined,
+  claimed: ExposureRecord,
+): ExposureRecord | undefined {
+  if (!stored?.alertClaim || !claimed.alertClaim) return undefined;
+  if (stored.alertClaim.owner !== claimed.alertClaim.owner) return undefined;
+  if (stored.alertClaim.alertId !== claimed.alertClaim.alertId) return undefined;
+  const { alertClaim: _dropped, ...rest } = stored;
+  return { ...rest, version: stored.version + 1 };
 }
 
 /**
@@ -53,6 +121,13 @@ export function withAlertCleared(
   at: string,
 ): ExposureRecord | undefined {
   if (!stored || !alerted.pendingAlert || stored.pendingAlert !== alerted.pendingAlert) return undefined;
-  const { pendingAlert: _cleared, ...rest } = stored;
+  if (alerted.alertClaim) {
+    // A claimed alert is marked only by its claimant, and only while it is still that alert.
+    const claim = stored.alertClaim;
+    if (!claim || claim.owner !== alerted.alertClaim.owner || claim.alertId !== alerted.alertClaim.alertId)
+      return undefined;
+    if (pendingAlertId(stored) !== claim.alertId) return undefined;
+  }
+  const { pendingAlert: _cleared, alertClaim: _claim, ...rest } = stored;
   return { ...rest, lastAlertedAt: at, version: stored.version + 1 };
 }

@@ -98,8 +98,15 @@ describe("scanTargets", () => {
       ports: PORTS,
       now: at(0),
     });
-    expect(out.failedTargets).toEqual([{ ip: A, error: "store unavailable for this partition" }]);
+    expect(out.failedTargets).toEqual([
+      {
+        ip: A,
+        error:
+          "state not recorded (store unavailable for this partition); 1 finding(s) unrecorded: medium ssh 22",
+      },
+    ]);
     expect(out.newExposures.map((f) => f.ip)).toEqual([B]);
+    expect(out.unrecorded.map((f) => [f.ip, f.port])).toEqual([[A, 22]]);
     expect(out.incompleteScans).toBe(1);
   });
 
@@ -217,7 +224,7 @@ describe("notifyPending", () => {
     const store = await storeWithPending();
     const notifier = new RecordingNotifier();
     const out = await notifyPending({ store, notifier }, summary);
-    expect(out).toEqual({ published: 2, failed: 0 });
+    expect(out).toMatchObject({ published: 2, failed: 0, more: false });
     expect(notifier.events.map((e) => [e.finding.port, e.eventType])).toEqual([
       [10250, "new"],
       [22, "new"],
@@ -282,15 +289,16 @@ describe("runRound", () => {
     expect(notifier.events).toEqual([
       expect.objectContaining({
         eventType: "round-failed",
-        message: "throttled",
+        message: "state not recorded (throttled); 1 finding(s) unrecorded: medium ssh 22",
         finding: expect.objectContaining({ ip: A }),
       }),
     ]);
     expect([report.round.complete, report.alerts, await store.listPendingAlerts()]).toEqual([
       false,
-      { published: 0, failed: 0 },
+      { published: 0, failed: 0, digests: 0, recorded: 0 },
       [],
     ]);
+    expect(report.unrecorded?.map((f) => f.port)).toEqual([22]);
   });
 
   it("returns the run --json document and resolves a closed port after two complete rounds", async () => {

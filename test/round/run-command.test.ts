@@ -231,7 +231,11 @@ describe("portwarden run --table --sns-topic-arn (moto)", () => {
 
     const store = new DynamoStateStore({ client: dynamo, tableName: "portwarden-state" });
     const report = JSON.parse(c.out());
-    expect([code, report.alerts, report.newExposures.length]).toEqual([0, { published: 1, failed: 0 }, 1]);
+    expect([code, report.alerts, report.newExposures.length]).toEqual([
+      0,
+      { published: 1, failed: 0, digests: 0, recorded: 0 },
+      1,
+    ]);
     expect(await store.listPendingAlerts()).toEqual([]);
     expect(await store.listIps()).toEqual([report.newExposures[0].ip]);
     dynamo.destroy();
