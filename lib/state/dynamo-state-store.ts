@@ -50,8 +50,8 @@ export interface DynamoStateStoreOptions {
 
 /** DynamoDB's TransactWriteItems limit. */
 const MAX_TRANSACTION_ITEMS = 100;
-/** Conditional updates per transaction (claims, marks): one publish batch. */
-const UPDATE_CHUNK = 10;
+/** Conditional updates (claims, marks) in flight at once: one publish batch. */
+const UPDATE_CONCURRENCY = 10;
 const SECONDS_PER_DAY = 86_400;
 
 type Item = ExposureRecord & Record<string, unknown>;
@@ -287,28 +287,14 @@ export class DynamoStateStore implements StateStore {
   }
 
   /**
-   * Independent conditional updates: one transaction per 10 (one request in the common case), and
-   * when a condition fails (a lost race), each update alone so the others still apply. Returns
-   * which updates applied.
+   * Independent conditional updates, a publish batch at a time in parallel: one lost race must not
+   * undo the others (so no transaction), and each applies atomically on its own. Returns which
+   * updates applied.
    */
   private async conditionalUpdates(updates: readonly ConditionalUpdate[]): Promise<boolean[]> {
     const applied: boolean[] = [];
-    for (let i = 0; i < updates.length; i += UPDATE_CHUNK) {
-      const chunk = updates.slice(i, i + UPDATE_CHUNK);
-      if (chunk.length > 1) {
-        try {
-          await this.documents.send(
-            new TransactWriteCommand({
-              TransactItems: chunk.map((update) => ({ Update: update })),
-              ClientRequestToken: randomUUID(),
-            }),
-          );
-          applied.push(...chunk.map(() => true));
-          continue;
-        } catch (error) {
-          if (!(error instanceof TransactionCanceledException)) throw error;
-        }
-      }
+    for (let i = 0; i < updates.length; i += UPDATE_CONCURRENCY) {
+      const chunk = updates.slice(i, i + UPDATE_CONCURRENCY);
       applied.push(...(await Promise.all(chunk.map((update) => this.conditionalUpdate(update)))));
     }
     return applied;

@@ -18,3 +18,14 @@ export function exposureRecord(overrides: Partial<ExposureRecord> = {}): Exposur
   };
   return { key: findingKey(base), ...base, ...(overrides.key ? { key: overrides.key } : {}) };
 }
+
+/** `count` stored-to-be records with a pending "new" alert, spread over IPs 127.1.x.y. */
+export function pendingRecords(count: number, overrides: Partial<ExposureRecord> = {}): ExposureRecord[] {
+  return Array.from({ length: count }, (_, i) =>
+    exposureRecord({
+      ip: `127.1.${Math.floor(i / 250)}.${(i % 250) + 1}`,
+      pendingAlert: "new",
+      ...overrides,
+    }),
+  );
+}

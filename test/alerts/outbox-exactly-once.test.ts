@@ -1,0 +1,123 @@
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { SNSClient } from "@aws-sdk/client-sns";
+import { SQSClient } from "@aws-sdk/client-sqs";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { SnsNotifier } from "../../lib/alerts/sns-notifier.ts";
+import type { RoundSummary } from "../../lib/alerts/types.ts";
+import { notifyPending } from "../../lib/round/notify-stage.ts";
+import { DynamoStateStore } from "../../lib/state/dynamo-state-store.ts";
+import { createStateTable } from "../state/dynamo-table.ts";
+import { pendingRecords } from "../state/records.ts";
+import { type Moto, startMoto } from "../support/moto.ts";
+import { countById, receiveAllBodies, topicWithQueue } from "../support/sns-queue.ts";
+
+// Concurrent publishers on one DynamoDB table and one topic (moto). What reaches the subscribed
+// queue is what was sent: each alert id must arrive exactly once.
+const TABLE = "portwarden-state";
+const summary: RoundSummary = {
+  roundId: "r1",
+  startedAt: "2026-11-29T03:00:00.000Z",
+  targets: 0,
+  complete: true,
+  newExposures: 0,
+  resolved: 0,
+  openExposures: 0,
+  incompleteScans: 0,
+};
+
+describe("outbox publishing on DynamoDB + SNS (moto)", () => {
+  let moto: Moto;
+  let dynamo: DynamoDBClient;
+  let sns: SNSClient;
+  let sqs: SQSClient;
+
+  beforeAll(async () => {
+    moto = await startMoto();
+  });
+  afterAll(async () => {
+    await moto.stop();
+  });
+  beforeEach(async () => {
+    await moto.reset();
+    dynamo = new DynamoDBClient({ region: "us-east-1" });
+    sns = new SNSClient({ region: "us-east-1" });
+    sqs = new SQSClient({ region: "us-east-1" });
+    await createStateTable(dynamo, TABLE);
+  });
+  afterEach(() => {
+    for (const client of [dynamo, sns, sqs]) client.destroy();
+  });
+
+  const store = () => new DynamoStateStore({ client: dynamo, tableName: TABLE });
+
+  it("sends each alert exactly once when three rounds drain one outbox at the same time", async () => {
+    // Prepare
+    const { topicArn, queueUrl } = await topicWithQueue(sns, sqs, "alerts");
+    await store().saveRecords(pendingRecords(120));
+    const publisher = (owner: string) =>
+      notifyPending({ store: store(), notifier: new SnsNotifier({ client: sns, topicArn }) }, summary, {
+        owner,
+        baseline: false,
+        pageSize: 20,
+      });
+    // Act
+    const results = await Promise.all([publisher("a"), publisher("b"), publisher("c")]);
+    // Assess
+    const counts = countById(await receiveAllBodies(sqs, queueUrl));
+    expect(counts.size).toBe(120);
+    expect([...counts.values()].filter((n) => n > 1)).toEqual([]);
+    expect(results.reduce((n, r) => n + r.published, 0)).toBe(120);
+    expect(await store().listPendingAlerts()).toEqual([]);
+  });
+
+  it("leaves an alert claimed by a live publisher alone and takes it over once the lease ran out", async () => {
+    // Prepare: a publisher claimed the alert and crashed before sending it.
+    const { topicArn, queueUrl } = await topicWithQueue(sns, sqs, "alerts");
+    await store().saveRecords(pendingRecords(1));
+    const [read] = await store().listPendingAlerts();
+    const leaseMs = 1500;
+    await store().claimAlerts(read ? [read] : [], { owner: "crashed", now: Date.now(), leaseMs });
+    const notifier = new SnsNotifier({ client: sns, topicArn });
+    // Act
+    const during = await notifyPending({ store: store(), notifier }, summary, {
+      owner: "b",
+      baseline: false,
+    });
+    await new Promise((r) => setTimeout(r, leaseMs + 200));
+    const after = await notifyPending({ store: store(), notifier }, summary, { owner: "b", baseline: false });
+    // Assess
+    expect([during.published, during.skipped]).toEqual([0, 1]);
+    expect(after.published).toBe(1);
+    expect([...countById(await receiveAllBodies(sqs, queueUrl)).values()]).toEqual([1]);
+  });
+
+  it("sends one digest per cluster for two concurrent first rounds, and pages nobody per alert", async () => {
+    // Prepare
+    const { topicArn, queueUrl } = await topicWithQueue(sns, sqs, "alerts");
+    await store().saveRecords([
+      ...pendingRecords(30, { account: "111122223333", cluster: "prod" }),
+      ...pendingRecords(2, {
+        account: "111122223333",
+        cluster: "dev",
+        port: 22,
+        service: "ssh",
+        severity: "medium",
+      }),
+    ]);
+    const publisher = (owner: string) =>
+      notifyPending({ store: store(), notifier: new SnsNotifier({ client: sns, topicArn }) }, summary, {
+        owner,
+      });
+    // Act
+    const results = await Promise.all([publisher("a"), publisher("b")]);
+    const settle = await publisher("c");
+    // Assess
+    const bodies = (await receiveAllBodies(sqs, queueUrl)) as { eventType: string; id: string }[];
+    expect(bodies.filter((b) => b.eventType === "digest").map((b) => b.id)).toEqual([
+      "digest|111122223333|prod|r1",
+    ]);
+    expect(bodies.filter((b) => b.eventType === "new")).toHaveLength(2); // dev: 2 ≤ firstRoundAbove
+    expect([...results, settle].reduce((n, r) => n + r.recorded, 0)).toBe(30);
+    expect(await store().listPendingAlerts()).toEqual([]);
+  });
+});

@@ -1,0 +1,64 @@
+import { CreateTopicCommand, type SNSClient, SubscribeCommand } from "@aws-sdk/client-sns";
+import {
+  CreateQueueCommand,
+  GetQueueAttributesCommand,
+  type Message,
+  ReceiveMessageCommand,
+  type SQSClient,
+} from "@aws-sdk/client-sqs";
+
+/**
+ * A topic in moto with an SQS queue subscribed (raw delivery): every message SNS accepted lands in
+ * the queue once, so counting queue messages per alert id counts what was sent.
+ */
+export async function topicWithQueue(
+  sns: SNSClient,
+  sqs: SQSClient,
+  name: string,
+): Promise<{ topicArn: string; queueUrl: string }> {
+  const fifo = name.endsWith(".fifo");
+  const { TopicArn } = await sns.send(
+    new CreateTopicCommand({ Name: name, ...(fifo ? { Attributes: { FifoTopic: "true" } } : {}) }),
+  );
+  const { QueueUrl } = await sqs.send(
+    new CreateQueueCommand({
+      QueueName: `${name.replace(/\.fifo$/, "")}-queue${fifo ? ".fifo" : ""}`,
+      ...(fifo ? { Attributes: { FifoQueue: "true" } } : {}),
+    }),
+  );
+  const { Attributes } = await sqs.send(
+    new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ["QueueArn"] }),
+  );
+  await sns.send(
+    new SubscribeCommand({
+      TopicArn,
+      Protocol: "sqs",
+      Endpoint: Attributes?.QueueArn,
+      Attributes: { RawMessageDelivery: "true" },
+    }),
+  );
+  return { topicArn: TopicArn as string, queueUrl: QueueUrl as string };
+}
+
+/** Every message body in the queue (received once each: a long visibility timeout). */
+export async function receiveAllBodies(sqs: SQSClient, queueUrl: string): Promise<unknown[]> {
+  const messages: Message[] = [];
+  for (;;) {
+    const { Messages } = await sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, VisibilityTimeout: 600 }),
+    );
+    if (!Messages?.length) break;
+    messages.push(...Messages);
+  }
+  return messages.map((m) => JSON.parse(m.Body ?? "null") as unknown);
+}
+
+/** How many messages carried each id. */
+export function countById(bodies: readonly unknown[]): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const body of bodies) {
+    const id = String((body as { id?: unknown }).id);
+    counts.set(id, (counts.get(id) ?? 0) + 1);
+  }
+  return counts;
+}
