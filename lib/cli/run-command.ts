@@ -1,3 +1,4 @@
+import { dirname, join } from "node:path";
 import { ConsoleNotifier } from "../alerts/console-notifier.ts";
 import { consoleLine, safeText, summaryLine } from "../alerts/format.ts";
 import { SnsNotifier } from "../alerts/sns-notifier.ts";
@@ -7,13 +8,21 @@ import { atLeast, isSeverity, SEVERITIES, type Severity } from "../catalog/sever
 import { loadConfigFile, type PortwardenConfig } from "../config/config-file.ts";
 import { loadInventoryFile } from "../config/inventory-file.ts";
 import { assertRegion } from "../contracts/aws-identifiers.ts";
+import {
+  markSliceOutcome,
+  planCoverage,
+  validateSliceCount,
+  withCoverageSlice,
+} from "../coverage/coverage.ts";
+import { FileCoverageStore } from "../coverage/coverage-stores.ts";
 import { type DiscoveryOptions, discoverInventory } from "../discovery/discover.ts";
 import type { Inventory } from "../discovery/types.ts";
 import { InputError } from "../errors/errors.ts";
 import type { DiffPolicy } from "../findings/diff.ts";
+import { PortSet } from "../ports/port-set.ts";
 import { DEFAULT_PORT_SPEC, parsePortSpec } from "../ports/port-spec.ts";
 import { probeOpenPorts } from "../probes/probe-open-ports.ts";
-import { type IncompleteReason, type RoundReport, runRound } from "../round/run-round.ts";
+import { type IncompleteReason, newRoundId, type RoundReport, runRound } from "../round/run-round.ts";
 import {
   MAX_TARGET_ADDRESSES,
   parseTargetList,
@@ -52,6 +61,9 @@ Options:
   --ports SPEC         ports, ranges and profiles: kubernetes (default), all, e.g. kubernetes,8000-8100
   --config FILE        suppressions and diff policy (see README, "Suppressions")
   --max-seconds S      stop scanning after S seconds; unfinished scans resolve nothing
+  --coverage-slices N  also scan 1/N of 1-65535 each run, the slice scanned longest ago, so N runs
+                       cover every port (e.g. 24 with hourly runs: full range daily); the record of
+                       when each slice was scanned is --coverage-file (default beside the state file)
   --fail-on SEVERITY   exit 3 while any open exposure is at or above SEVERITY (${SEVERITIES.join(", ")})
   --json               the round report as one JSON document on stdout (alert lines go to stderr)
 Exit status: 0 round complete and every alert delivered; 1 round incomplete (the reasons are listed)
@@ -77,6 +89,8 @@ function parseRunArgs(argv: string[]) {
       ports: { type: "string", short: "p" },
       config: { type: "string" },
       "max-seconds": { type: "string" },
+      "coverage-slices": { type: "string" },
+      "coverage-file": { type: "string" },
       "fail-on": { type: "string" },
       json: { type: "boolean" },
       help: { type: "boolean", short: "h" },
@@ -204,6 +218,13 @@ export async function runCommand(argv: string[], io: CliIo): Promise<number> {
   const statePath =
     values.table === undefined ? await prepareStatePath(values.state, { write: true }) : undefined;
 
+  const slices =
+    values["coverage-slices"] !== undefined
+      ? validateSliceCount(Number(values["coverage-slices"]), "--coverage-slices")
+      : undefined;
+  if (values["coverage-file"] !== undefined && slices === undefined)
+    throw new InputError("--coverage-file", "only means something with --coverage-slices");
+
   let inventory: Inventory | undefined;
   let targets: ScanTarget[];
   if (values.targets !== undefined) {
@@ -257,6 +278,20 @@ export async function runCommand(argv: string[], io: CliIo): Promise<number> {
       },
     );
 
+    // Coverage: the slice due this round joins every target's ports; `all` already covers it.
+    const coverageStore =
+      slices !== undefined && !ports.equals(PortSet.ALL)
+        ? new FileCoverageStore(
+            values["coverage-file"] ?? join(dirname(statePath ?? DEFAULT_STATE_PATH), "coverage.json"),
+          )
+        : undefined;
+    const roundId = newRoundId(new Date());
+    const coverage =
+      coverageStore && slices !== undefined
+        ? planCoverage(await coverageStore.load(), slices, roundId, new Date())
+        : undefined;
+    if (coverage) targets = withCoverageSlice(targets, coverage);
+
     const progress = io.interactive && !values.json ? progressLine(io) : undefined;
     const report = await runRound(
       targets,
@@ -279,11 +314,23 @@ export async function runCommand(argv: string[], io: CliIo): Promise<number> {
       },
       {
         ports,
+        roundId,
         ...(maxSeconds !== undefined ? { deadline: Date.now() + maxSeconds * 1000 } : {}),
         ...(inventory ? { inventory } : {}),
         ...(config?.baseline !== undefined ? { baseline: config.baseline } : {}),
       },
     );
+    if (coverage && coverageStore) {
+      // Stamped after the round: a crashed run leaves the slice due for the next one.
+      await coverageStore.save(
+        markSliceOutcome(coverage.record, coverage.slice, report.round.incompleteScans === 0),
+      );
+      report.coverage = {
+        slice: coverage.slice,
+        slices: coverage.record.slices,
+        ports: coverage.ports.toSpec(),
+      };
+    }
     if (values.json) io.stdout(`${JSON.stringify(report)}\n`);
     else {
       // The console notifier printed the alerts and the summary; SNS printed nothing, so a cron

@@ -87,6 +87,7 @@ const scanTargetSchema = z.strictObject({
   instanceId: z.string().min(1).max(64).optional(),
   internetAllowed: spec.optional(),
   publicCidrAllowed: spec.optional(),
+  coveragePorts: spec.optional(),
 });
 
 /**

@@ -90,6 +90,8 @@ export interface RoundReport {
    * IP released). Their records are left as they are; listed so someone can look. At most 100.
    */
   staleIps?: string[];
+  /** With coverage slices (`--coverage-slices`): which slice of 1-65535 this round added. */
+  coverage?: { slice: number; slices: number; ports: string };
 }
 
 /** A deadline reason lists this many of the unfinished IPs (the count is always exact). */

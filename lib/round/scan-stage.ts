@@ -113,20 +113,34 @@ async function probeSafely(
   }
 }
 
+/**
+ * What one target is scanned for this round: the round's ports, every port a security group opens
+ * to the world (where a change matters most), and the target's coverage slice, if any.
+ */
+export function portsForTarget(target: ScanTarget, base: PortSet): PortSet {
+  let ports = base;
+  if (target.internetAllowed !== undefined)
+    ports = ports.union(allowedPorts(target.internetAllowed, "internetAllowed"));
+  if (target.coveragePorts !== undefined)
+    ports = ports.union(allowedPorts(target.coveragePorts, "coveragePorts"));
+  return ports;
+}
+
 async function recordTarget(
   target: ScanTarget,
   scan: ScanResult,
   deps: RoundDeps,
   options: ScanStageOptions,
+  scanned: PortSet,
 ): Promise<TargetOutcome> {
   const probes = await probeSafely(deps.probe, target.ip, scan.open, options.deadline);
-  const { ip, internetAllowed, publicCidrAllowed, ...context } = target;
+  const { ip, internetAllowed, publicCidrAllowed, coveragePorts: _slice, ...context } = target;
   const sgKnown = internetAllowed !== undefined;
   const findings = classifyExposures({
     ...context,
     ip,
     open: scan.open,
-    scanned: options.ports,
+    scanned,
     probes,
     ...(sgKnown ? { internetAllowed: allowedPorts(internetAllowed, "internetAllowed") } : {}),
     ...(publicCidrAllowed !== undefined
@@ -147,7 +161,7 @@ async function recordTarget(
     suppressed,
     now,
     scanComplete: scan.complete,
-    scanned: options.ports,
+    scanned,
     sgKnown,
     ...(deps.policy ? { policy: deps.policy } : {}),
   });
@@ -195,11 +209,21 @@ export async function scanTargets(
   options: ScanStageOptions,
 ): Promise<ScanStageResult> {
   const hosts = [...new Set(targets.map((t) => t.ip))];
+  const portsByIp = new Map<string, PortSet>();
+  for (const t of targets) {
+    if (portsByIp.has(t.ip)) continue;
+    try {
+      portsByIp.set(t.ip, portsForTarget(t, options.ports));
+    } catch {
+      // A bad SPEC fails this target alone, below (recordTarget parses it again and says why).
+    }
+  }
   const results =
     hosts.length === 0
       ? []
       : await deps.scan(hosts, {
           ports: options.ports,
+          hostPorts: portsByIp,
           ...(options.deadline !== undefined ? { deadline: scanDeadline(options.deadline, Date.now()) } : {}),
           ...(options.onProgress ? { onProgress: options.onProgress } : {}),
         });
@@ -221,7 +245,13 @@ export async function scanTargets(
     const scan = byTarget.get(target.ip);
     try {
       if (!scan) throw new Error("the scanner returned no result for this address");
-      const outcome = await recordTarget(target, scan, deps, options);
+      const outcome = await recordTarget(
+        target,
+        scan,
+        deps,
+        options,
+        portsByIp.get(target.ip) ?? options.ports,
+      );
       if (!scan.complete) stage.incompleteScans++;
       stage.suppressed += outcome.suppressed;
       if (outcome.stale || !outcome.diff) {

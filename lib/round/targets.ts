@@ -13,6 +13,8 @@ export interface ScanTarget extends NodeContext {
   internetAllowed?: string;
   /** SPEC of ports opened only to specific public CIDRs. */
   publicCidrAllowed?: string;
+  /** SPEC of this round's coverage slice (lib/coverage): scanned on top of the profile and SG ports. */
+  coveragePorts?: string;
 }
 
 /** One target per public IP of every node (an IP seen twice is scanned once, first context wins). */

@@ -252,6 +252,8 @@ export async function scanHosts(
   };
   validateTuning(tuning);
   if (options.ports.isEmpty) throw new InputError("ports", "no ports to scan");
+  for (const [target, ports] of options.hostPorts ?? [])
+    if (ports.isEmpty) throw new InputError("hostPorts", `no ports to scan for ${target}`);
   const { resolved, failed } = await resolveTargets(targets);
   const results = await new ScanEngine(resolved, options, tuning).run();
   return [...results, ...failed];
@@ -295,7 +297,7 @@ class ScanEngine {
       options.deadline === undefined
         ? Number.POSITIVE_INFINITY
         : performance.now() + (options.deadline - Date.now());
-    this.probesTotal = targets.length * options.ports.size;
+    this.probesTotal = targets.reduce((sum, t) => sum + this.portsOf(t).size, 0);
   }
 
   run(): Promise<ScanResult[]> {
@@ -319,6 +321,10 @@ class ScanEngine {
     });
   }
 
+  private portsOf(target: ResolvedTarget): PortSet {
+    return this.options.hostPorts?.get(target.target) ?? this.options.ports;
+  }
+
   private activateHosts(): void {
     while (
       this.hosts.filter((h) => !h.finished).length < this.tuning.maxActiveHosts &&
@@ -334,7 +340,7 @@ class ScanEngine {
       const index = this.nextIndex++;
       this.hostPrefixRtt[index] = neighbours;
       this.hosts.push(
-        new HostScan(index, target, this.options.ports, this.tuning.timeouts, neighbours, this.batchRtt),
+        new HostScan(index, target, this.portsOf(target), this.tuning.timeouts, neighbours, this.batchRtt),
       );
     }
   }
@@ -500,7 +506,7 @@ class ScanEngine {
     let closed = 0;
     let filtered = 0;
     let unknown = 0;
-    for (const range of this.options.ports.ranges) {
+    for (const range of host.ports.ranges) {
       for (let p = range.from; p <= range.to; p++) {
         const s = host.state[p];
         if (s === CLOSED) closed++;
@@ -577,7 +583,7 @@ class ScanEngine {
           filtered: 0,
           complete: false,
           durationMs: 0,
-          unknown: this.options.ports.size,
+          unknown: this.portsOf(target).size,
           error: "deadline reached before the scan started",
         };
       }

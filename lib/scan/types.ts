@@ -23,6 +23,8 @@ export interface ScanResult {
 
 export interface ScanOptions {
   ports: PortSet;
+  /** Per-target port sets (key: the target as passed), replacing `ports` for those targets. */
+  hostPorts?: ReadonlyMap<string, PortSet>;
   /** Max sockets in flight across all targets. Default 900 (Lambda allows 1,024 fds). */
   socketBudget?: number;
   /** Epoch ms by which scanHosts must have returned (Lambda's remaining time minus a margin). */

@@ -1,7 +1,7 @@
 // The article's scenario end to end on loopback: real listeners on a fresh 127.x address, the real
 // scanner and probes, the JSON file store in a temp dir, the console notifier. Only loopback, only
 // inside the private netns made by `npm test`.
-import { mkdtemp, rm, stat, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { createServer as createHttpServer } from "node:http";
 import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
@@ -228,13 +228,48 @@ describe.runIf(requirePrivateNetns())(
       await nodePort.close();
 
       // Assess
-      expect(kinds(first)).toEqual(["10255:unexplained", "22:exposed", "31337:latent", "9100:unexplained"]);
+      // The SG opens 30000-32767 to the world, so the whole range is scanned (not only PORT_SPEC's 31337).
+      expect(kinds(first)).toEqual(["10255:unexplained", "22:exposed", "30000:latent", "9100:unexplained"]);
       expect(first.newExposures[0]).toMatchObject({
         account: "111122223333",
         cluster: "prod",
         instanceId: "i-0abc",
       });
       expect(kinds(second)).toEqual(["31337:exposed"]);
+    });
+
+    it("covers the rest of 1-65535 in slices: a high port is found when its slice comes round", async () => {
+      // Prepare: one listener in the catalogue, one far outside it (slice 1 of 2 is 32768-65535).
+      const host = freshLoopbackAddress();
+      listeners.push(await sshBanner(host, 22), await httpListener(host, 40123, "debug"));
+      const state = join(dir, "coverage", "state.json");
+      const run = async () => {
+        const out: string[] = [];
+        const io = { stdout: (t: string) => out.push(t), stderr: () => {}, interactive: false };
+        const args = ["--targets", host, "--ports", "22", "--coverage-slices", "2", "--state", state];
+        await runCommand([...args, "--json"], io);
+        return JSON.parse(out.join(""));
+      };
+
+      // Act
+      const first = await run();
+      const second = await run();
+      const third = await run();
+
+      // Assess
+      expect([first.coverage, portsOf(first, "newExposures")]).toEqual([
+        { slice: 0, slices: 2, ports: "1-32767" },
+        [22],
+      ]);
+      expect([second.coverage, portsOf(second, "newExposures"), second.openExposures]).toEqual([
+        { slice: 1, slices: 2, ports: "32768-65535" },
+        [40123],
+        2,
+      ]);
+      // Back to slice 0: 40123 was not looked at, so it stays open and nothing resolves.
+      expect([third.coverage.slice, third.resolved, third.openExposures]).toEqual([0, [], 2]);
+      const record = JSON.parse(await readFile(join(dir, "coverage", "coverage.json"), "utf8"));
+      expect(record.lastCovered.map((s: { complete: boolean }) => s.complete)).toEqual([true, true]);
     });
   },
 );

@@ -84,6 +84,15 @@ describe("portwarden run: input errors (exit 2, the field named)", () => {
     ]);
   });
 
+  it("names --coverage-slices and the bad value", async () => {
+    const c = capture();
+    const code = await main(["run", "--targets", "127.0.0.1", "--coverage-slices", "0"], c.io);
+    expect([code, c.err()]).toEqual([
+      2,
+      "portwarden run: --coverage-slices: 0 is not a whole number of slices from 1 to 1000\n",
+    ]);
+  });
+
   it("names an empty --targets item", async () => {
     const c = capture();
     const code = await main(["run", "--targets", "127.0.0.1,,127.0.0.2"], c.io);
