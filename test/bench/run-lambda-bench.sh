@@ -11,7 +11,7 @@ cd "$(dirname "$0")/../.."
 MEMORY_MB="${MEMORY_MB:-256}"
 QUOTA_US=$(( 100000 * MEMORY_MB / 1769 ))
 mkdir -p .bench
-npx esbuild lib/cli/main.ts --bundle --platform=node --format=esm --target=node20 --minify --splitting --outdir=.bench/cli \
+npx esbuild lib/cli/main.ts --bundle --platform=node --format=esm --target=node20 --minify --keep-names --splitting --outdir=.bench/cli \
   --banner:js="import { createRequire } from 'module'; const require = createRequire(import.meta.url);" --log-level=warning
 
 grp="portwarden-bench-$$"

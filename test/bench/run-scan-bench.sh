@@ -10,6 +10,6 @@ command -v iptables >/dev/null || missing+=(iptables)
 [ -x /usr/bin/time ] || missing+=(time)
 if [ "${#missing[@]}" -gt 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null; fi
 mkdir -p .bench
-npx esbuild lib/cli/main.ts --bundle --platform=node --format=esm --target=node20 --minify --splitting --outdir=.bench/cli \
+npx esbuild lib/cli/main.ts --bundle --platform=node --format=esm --target=node20 --minify --keep-names --splitting --outdir=.bench/cli \
   --banner:js="import { createRequire } from 'module'; const require = createRequire(import.meta.url);" --log-level=warning
 exec npx tsx test/bench/scan-bench.ts "$@"

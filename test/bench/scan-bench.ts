@@ -11,7 +11,7 @@ import { dropAllSyn, dropSynExcept, dropSynRandomly } from "../scan/fixtures/ipt
 
 const HOST = "127.0.2.1";
 // Code-split like a deployed CLI: `scan` loads its own chunk, not the AWS SDK of `run`/`inventory`.
-const BUNDLE = ".bench/cli/main.js";
+const BUNDLE = process.env.PW_BENCH_BUNDLE ?? ".bench/cli/main.js";
 
 interface Case {
   name: string;

@@ -1,0 +1,256 @@
+/**
+ * `npm run bench:fleet`: the real Scan handler (functions/scan.ts, bundled like the Lambda) under a
+ * Lambda's cgroup limits (CPU share = memory / 1,769 MB of one core, memory limit, 1,024 fds), for
+ * several batch sizes, memory sizes and node mixes, each batch in a fresh netns that has only `lo`
+ * (nodes are 127.0.2.x: silent = drops every SYN; firewalled = SG-like DROP but 22,443,10250 listen;
+ * open = no firewall, RST everywhere, 10250 and 31337 listen). Then the monthly cost table for
+ * 100 / 1,000 / 10,000 nodes from the measured batch times. Root only.
+ * Options: --quick (256/512 MB, batches 16/48 only), --memory 256,512 --batches 4,16,48.
+ */
+import { spawnSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, readFileSync, rmdirSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { coverageSlice } from "../../lib/coverage/coverage.ts";
+import { dropAllSyn, dropSynExcept } from "../scan/fixtures/iptables-rules.ts";
+import { type FleetPricing, monthlyCost, PRICES, roundMinutes } from "./fleet-cost.ts";
+
+const { values } = parseArgs({
+  options: {
+    quick: { type: "boolean" },
+    memory: { type: "string" },
+    batches: { type: "string" },
+  },
+});
+const MEMORY = (values.memory ?? (values.quick ? "256,512" : "256,512,1024")).split(",").map(Number);
+const BATCHES = (values.batches ?? (values.quick ? "16,48" : "4,16,48")).split(",").map(Number);
+const DRIVER = ".bench/fleet/fleet-batch.js";
+const TIMEOUT_MS = 600_000;
+const SLICES = 24;
+
+type Role = "silent" | "firewalled" | "open";
+interface Mix {
+  name: string;
+  roles: (size: number) => Role[];
+}
+/** A typical fleet: most nodes drop everything, some publish a few ports, some have no host firewall. */
+const TYPICAL: Mix = {
+  name: "typical (50% silent, 25% firewalled, 25% open)",
+  roles: (n) =>
+    Array.from({ length: n }, (_, i) => (i % 4 < 2 ? "silent" : i % 4 === 2 ? "firewalled" : "open")),
+};
+const MIXES: Mix[] = [
+  TYPICAL,
+  { name: "all silent", roles: (n) => new Array<Role>(n).fill("silent") },
+  { name: "all open", roles: (n) => new Array<Role>(n).fill("open") },
+];
+const OPEN_LISTENERS: Record<Role, number[]> = {
+  silent: [],
+  firewalled: [22, 443, 10250],
+  open: [10250, 31337],
+};
+/** What the node's security group opens to the world (scanned every round on top of the profile). */
+const SG_OPEN: Record<Role, string> = {
+  silent: "",
+  firewalled: "22,443,10250",
+  open: "22,443,10250,30000-32767",
+};
+
+interface BatchRun {
+  mix: string;
+  memoryMb: number;
+  batch: number;
+  coverage: boolean;
+  wallS: number;
+  cpuS: number;
+  rssMb: number;
+  handlerS: number;
+  exact: boolean;
+  complete: boolean;
+  loads: number;
+}
+
+function shellQuote(args: string[]): string {
+  return args.map((a) => `'${a.replaceAll("'", "'\\''")}'`).join(" ");
+}
+
+function makeCgroup(memoryMb: number): { name: string; remove: () => void } {
+  const name = `portwarden-fleet-${process.pid}-${memoryMb}`;
+  const cpu = `/sys/fs/cgroup/cpu/${name}`;
+  const mem = `/sys/fs/cgroup/memory/${name}`;
+  mkdirSync(cpu);
+  mkdirSync(mem);
+  writeFileSync(`${cpu}/cpu.cfs_period_us`, "100000");
+  writeFileSync(`${cpu}/cpu.cfs_quota_us`, String(Math.round((100_000 * memoryMb) / 1769)));
+  writeFileSync(`${mem}/memory.limit_in_bytes`, String(memoryMb * 1024 * 1024));
+  return {
+    name,
+    remove: () => {
+      for (const dir of [cpu, mem])
+        try {
+          rmdirSync(dir);
+        } catch {
+          // still draining: the kernel removes an empty group later
+        }
+    },
+  };
+}
+
+function runBatch(mix: Mix, memoryMb: number, cgroup: string, batch: number, coverage: boolean): BatchRun {
+  const roles = mix.roles(batch);
+  const ips = roles.map((_, i) => `127.0.2.${i + 1}`);
+  const rules = roles.flatMap((role, i) => {
+    const ip = ips[i] as string;
+    if (role === "silent") return dropAllSyn(ip);
+    if (role === "firewalled") return dropSynExcept(ip, OPEN_LISTENERS.firewalled);
+    return [];
+  });
+  const pairs = roles.flatMap((role, i) => OPEN_LISTENERS[role].map((p) => `${ips[i]}:${p}`));
+  const slice = coverageSlice(0, SLICES).toSpec();
+  const items = roles.map((role, i) => ({
+    ip: ips[i],
+    account: "111122223333",
+    region: "eu-west-1",
+    cluster: "bench",
+    instanceId: `i-${i}`,
+    internetAllowed: SG_OPEN[role],
+    ...(coverage ? { coveragePorts: slice } : {}),
+  }));
+  const dir = mkdtempSync(join(tmpdir(), "pw-fleet-"));
+  const out = join(dir, "out.json");
+  const arg = JSON.stringify({ items, ports: "kubernetes", timeoutMs: TIMEOUT_MS, out });
+  const setup = [
+    "set -e",
+    "ip link set lo up",
+    ...rules.map((r) => `iptables -w ${shellQuote(r)}`),
+    "ready=$(mktemp)",
+    `node test/bench/listeners.mjs --pairs ${pairs.join(" ")} > "$ready" &`,
+    `until grep -q ready "$ready"; do sleep 0.05; done`,
+    "ulimit -n 1024",
+    `echo $BASHPID > /sys/fs/cgroup/cpu/${cgroup}/tasks`,
+    `echo $BASHPID > /sys/fs/cgroup/memory/${cgroup}/tasks`,
+    "tf=$(mktemp)",
+    `/usr/bin/time -f 'PWTIME %e %U %S %M' -o "$tf" node ${DRIVER} ${shellQuote([arg])} > /dev/null || true`,
+    `cat "$tf" >&2; rm -f "$tf" "$ready"`,
+    "kill %1",
+  ].join("\n");
+  const run = spawnSync("unshare", ["--net", "--", "bash", "-c", setup], { encoding: "utf8" });
+  const match = /PWTIME ([\d.]+) ([\d.]+) ([\d.]+) (\d+)/.exec(run.stderr);
+  if (run.status !== 0 || !match) throw new Error(`batch failed (${run.status}): ${run.stderr}`);
+  const doc = JSON.parse(readFileSync(out, "utf8")) as {
+    handlerMs: number;
+    calls: { loadIp: number };
+    scans: { ip: string; open: number[]; complete: boolean }[];
+  };
+  const exact = roles.every((role, i) => {
+    const scan = doc.scans.find((s) => s.ip === ips[i]);
+    return scan !== undefined && scan.open.join(",") === OPEN_LISTENERS[role].join(",");
+  });
+  return {
+    mix: mix.name,
+    memoryMb,
+    batch,
+    coverage,
+    wallS: Number(match[1]),
+    cpuS: Number(match[2]) + Number(match[3]),
+    rssMb: Number(match[4]) / 1024,
+    handlerS: doc.handlerMs / 1000,
+    exact,
+    complete: doc.scans.length === batch && doc.scans.every((s) => s.complete),
+    loads: doc.calls.loadIp,
+  };
+}
+
+const fmt = (n: number, d = 2) => n.toFixed(d);
+const runs: BatchRun[] = [];
+console.log(`node ${process.version}, ${new Date().toISOString()}, Lambda cgroup limits, fds 1024`);
+console.log(
+  "| mix | memory MB | batch | ports | process wall s | CPU s | handler s (billed, warm) | peak RSS MB | exact + complete | handler s per node |",
+);
+console.log("|---|---|---|---|---|---|---|---|---|---|");
+const report = (r: BatchRun) =>
+  console.log(
+    `| ${r.mix} | ${r.memoryMb} | ${r.batch} | ${r.coverage ? `kubernetes + SG + 1/${SLICES} slice` : "kubernetes + SG"} | ${fmt(r.wallS)} | ${fmt(r.cpuS)} | ${fmt(r.handlerS)} | ${fmt(r.rssMb, 0)} | ${r.exact && r.complete ? "yes" : "NO"} | ${fmt(r.handlerS / r.batch, 3)} |`,
+  );
+for (const memoryMb of MEMORY) {
+  const cgroup = makeCgroup(memoryMb);
+  try {
+    for (const batch of BATCHES)
+      for (const coverage of [false, true]) {
+        const r = runBatch(TYPICAL, memoryMb, cgroup.name, batch, coverage);
+        runs.push(r);
+        report(r);
+      }
+    if (memoryMb === MEMORY[0]) {
+      const largest = Math.max(...BATCHES);
+      for (const mix of MIXES.slice(1)) {
+        const r = runBatch(mix, memoryMb, cgroup.name, largest, false);
+        runs.push(r);
+        report(r);
+      }
+    }
+  } finally {
+    cgroup.remove();
+  }
+}
+
+// --- the cost table, from the typical mix ---
+const typical = runs.filter((r) => r.mix === TYPICAL.name);
+const options = typical
+  .filter((r) => !r.coverage)
+  .map((r) => {
+    const withSlice = typical.find((c) => c.coverage && c.memoryMb === r.memoryMb && c.batch === r.batch);
+    return { hourly: r, withSlice };
+  });
+const CONCURRENCY = 50;
+console.log(
+  `\nMonthly cost (us-east-1 list prices, ${PRICES.roundsPerMonth} hourly rounds, concurrency ${CONCURRENCY}):`,
+);
+console.log(
+  "| memory MB | batch | children | nodes | Lambda | Step Functions | DynamoDB | SNS + KMS | CloudWatch + S3 | total / month | + daily full range | round min |",
+);
+console.log("|---|---|---|---|---|---|---|---|---|---|---|---|");
+let best: { cost: number; memoryMb: number; batch: number; express: boolean } | undefined;
+for (const { hourly, withSlice } of options) {
+  for (const express of [false, true]) {
+    if (express && hourly.wallS > 240) continue; // Express children stop at 5 minutes: keep a margin
+    for (const nodes of [100, 1000, 10_000]) {
+      const pricing: FleetPricing = {
+        nodes,
+        batch: hourly.batch,
+        memoryMb: hourly.memoryMb,
+        batchSeconds: hourly.handlerS,
+        initSeconds: hourly.wallS - hourly.handlerS,
+        concurrency: CONCURRENCY,
+        expressChildren: express,
+      };
+      const cost = monthlyCost(pricing);
+      const slice = withSlice
+        ? monthlyCost({ ...pricing, batchSeconds: withSlice.handlerS }).total - cost.total
+        : Number.NaN;
+      // The slice rounds are the longest: the round must fit with them.
+      const minutes = roundMinutes(
+        nodes,
+        hourly.batch,
+        CONCURRENCY,
+        Math.max(hourly.handlerS, withSlice?.handlerS ?? 0),
+        hourly.wallS - hourly.handlerS,
+      );
+      console.log(
+        `| ${hourly.memoryMb} | ${hourly.batch} | ${express ? "Express" : "Standard"} | ${nodes.toLocaleString("en-US")} | $${fmt(cost.lambda)} | $${fmt(cost.stepFunctions)} | $${fmt(cost.dynamodb)} | $${fmt(cost.snsKms)} | $${fmt(cost.cloudwatch)} | **$${fmt(cost.total)}** | $${fmt(slice)} | ${fmt(minutes, 1)} |`,
+      );
+      if (nodes === 10_000 && minutes <= 15 && (!best || cost.total < best.cost))
+        best = { cost: cost.total, memoryMb: hourly.memoryMb, batch: hourly.batch, express };
+    }
+  }
+}
+if (best)
+  console.log(
+    `\nCheapest at 10,000 nodes with a round <= 15 min: ${best.memoryMb} MB, batch ${best.batch}, ${best.express ? "Express" : "Standard"} children: $${fmt(best.cost)}/month`,
+  );
+const bad = runs.filter((r) => !r.exact || !r.complete);
+if (bad.length > 0) {
+  console.log(`\n${bad.length} batch(es) NOT exact and complete: the figures above are not valid`);
+  process.exitCode = 1;
+}
