@@ -2,8 +2,10 @@ import type { Context } from "aws-lambda";
 import { getJson } from "../lib/aws/s3-json.ts";
 import { parseInventory } from "../lib/config/inventory-file.ts";
 import { parseInput } from "../lib/config/zod-input.ts";
-import { ENV } from "../lib/contracts/deployment.ts";
+import { COVERAGE_KEY, ENV } from "../lib/contracts/deployment.ts";
 import { type DiscoverOutput, discoverEventSchema } from "../lib/contracts/lambda-events.ts";
+import { validateSliceCount } from "../lib/coverage/coverage.ts";
+import { S3CoverageStore } from "../lib/coverage/coverage-stores.ts";
 import { discoverInventory } from "../lib/discovery/discover.ts";
 import { parseAccountList, parseRegionList } from "../lib/discovery/options.ts";
 import { type DiscoverStageDeps, discoverStage } from "../lib/round/discover-stage.ts";
@@ -44,7 +46,16 @@ export const discoverDeps = once((): DiscoverDeps => {
   const inventoryKey = env[ENV.inventoryS3Key];
   const accounts = env[ENV.accounts];
   const regions = env[ENV.regions];
+  const slices = Number(env[ENV.coverageSlices] ?? 0);
   return {
+    ...(slices > 0
+      ? {
+          coverage: {
+            store: new S3CoverageStore(clients.s3, bucket, COVERAGE_KEY),
+            slices: validateSliceCount(slices, `environment.${ENV.coverageSlices}`),
+          },
+        }
+      : {}),
     s3: clients.s3,
     bucket,
     store: new DynamoStateStore({ client: clients.dynamodb, tableName: required(env, ENV.stateTableName) }),

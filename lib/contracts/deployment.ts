@@ -21,6 +21,8 @@ export const ENV = {
   inventoryS3Key: "INVENTORY_S3_KEY",
   /** "true": Notify and Rescan also import alerts into Security Hub (this account and region). */
   securityHub: "SECURITY_HUB",
+  /** Coverage slices of 1-65535 (lib/coverage): each round adds one; absent or 0: none. */
+  coverageSlices: "COVERAGE_SLICES",
 } as const;
 
 /** The environment the handlers validate once per cold start (a bad value names the variable). */
@@ -37,6 +39,10 @@ export const handlerEnvironmentSchema = z.object({
   [ENV.externalId]: z.string().optional(),
   [ENV.inventoryS3Key]: z.string().min(1).max(1024).optional(),
   [ENV.securityHub]: z.enum(["true", "false"]).optional(),
+  [ENV.coverageSlices]: z
+    .string()
+    .regex(/^\d{1,4}$/, "is not a whole number")
+    .optional(),
 });
 export type HandlerEnvironment = z.infer<typeof handlerEnvironmentSchema>;
 
@@ -61,6 +67,9 @@ export const ROUND_PREFIX = "rounds";
 export const ROUND_OBJECTS = `${ROUND_PREFIX}/*`;
 /** Where the Distributed Map's ResultWriter puts its manifest and result files. */
 export const MAP_RESULTS_PREFIX = `${ROUND_PREFIX}/map-results`;
+
+/** When each coverage slice was last scanned (lib/coverage): read and rewritten by Discover every round. */
+export const COVERAGE_KEY = `${ROUND_PREFIX}/coverage.json`;
 
 /** The round's scan targets (JSON array of ScanTarget), written by Discover, read by the Map and Notify. */
 export function targetsKeyFor(roundId: string): string {

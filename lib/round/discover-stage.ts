@@ -2,6 +2,7 @@ import type { S3Client } from "@aws-sdk/client-s3";
 import { putJson } from "../aws/s3-json.ts";
 import { clusterIdsKeyFor, targetsKeyFor } from "../contracts/deployment.ts";
 import type { DiscoverEvent, DiscoverOutput } from "../contracts/lambda-events.ts";
+import { type CoverageStore, planCoverage, withCoverageSlice } from "../coverage/coverage.ts";
 import type { Inventory } from "../discovery/types.ts";
 import { InputError } from "../errors/errors.ts";
 import type { StateStore } from "../state/types.ts";
@@ -15,6 +16,12 @@ export interface DiscoverStageDeps {
   bucket: string;
   store: StateStore;
   now?: () => Date;
+  /**
+   * Coverage slices (lib/coverage): every target gets the slice of 1-65535 scanned longest ago.
+   * The slice is stamped when the round is dispatched (a deployed round has no single end point
+   * that knows every batch's outcome; a failed batch shows in the round's IncompleteScans metric).
+   */
+  coverage?: { store: CoverageStore; slices: number };
 }
 
 /** More targets than this in one round is a discovery bug or a misconfiguration, not a fleet. */
@@ -29,12 +36,18 @@ export async function discoverStage(
   round: DiscoverEvent,
 ): Promise<{ output: DiscoverOutput; inventory: Inventory }> {
   const inventory = await deps.discover();
-  const targets = targetsFromInventory(inventory);
+  let targets = targetsFromInventory(inventory);
   if (targets.length > MAX_TARGETS_PER_ROUND)
     throw new InputError(
       "inventory",
       `${targets.length} public IPs, more than ${MAX_TARGETS_PER_ROUND} per round`,
     );
+  if (deps.coverage && deps.coverage.slices > 0 && targets.length > 0) {
+    const now = deps.now?.() ?? new Date();
+    const plan = planCoverage(await deps.coverage.store.load(), deps.coverage.slices, round.roundId, now);
+    targets = withCoverageSlice(targets, plan);
+    await deps.coverage.store.save(plan.record);
+  }
   const targetsKey = targetsKeyFor(round.roundId);
   await putJson(deps.s3, deps.bucket, targetsKey, targets);
   await putJson(deps.s3, deps.bucket, clusterIdsKeyFor(round.roundId), clusterFindingIds(inventory));
