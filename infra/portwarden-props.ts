@@ -13,8 +13,11 @@ import {
   DEFAULT_MEMBER_ROLE_NAME,
 } from "../lib/contracts/deployment.ts";
 import { MAX_TARGETS_PER_BATCH } from "../lib/contracts/lambda-events.ts";
+import { MAX_COVERAGE_SLICES } from "../lib/coverage/coverage.ts";
 import { InputError } from "../lib/errors/errors.ts";
+import { PortSet } from "../lib/ports/port-set.ts";
 import { DEFAULT_PORT_SPEC, parsePortSpec } from "../lib/ports/port-spec.ts";
+import { checkRoundBudget } from "./round-budget.ts";
 
 export interface PortwardenProps {
   /** When rounds start: `rate(N unit)` or a 6-field `cron(...)` (EventBridge Scheduler). Default: `rate(1 hour)`. */
@@ -41,14 +44,31 @@ export interface PortwardenProps {
   readonly pagerUrl?: string;
   /** Severities the pager receives (a `severity` filter policy). Default: critical and high. */
   readonly pagerSeverities?: Severity[];
-  /** Scan Lambda memory in MB (128-10240). Default: 256 (see BENCHMARKS.md). */
+  /**
+   * Scan Lambda memory in MB (128-10240). Default: 256: a batch is CPU-bound where nodes answer and
+   * waits where they are silent, so GB-seconds hardly change with memory (`npm run bench:fleet`).
+   */
   readonly scannerMemoryMb?: number;
   /** Scan Lambda timeout (1-15 minutes); its deadline is the remaining time minus a margin. Default: 10 minutes. */
   readonly scannerTimeout?: Duration;
-  /** Scan Lambdas running at once (1-10000). Default: 50. */
+  /** Scan Lambdas running at once (1-10000). Default: 100 (the cost does not depend on it, the round time does). */
   readonly maxConcurrency?: number;
-  /** IPs per scan invocation (1-50; they share one socket budget). Default: 4. */
+  /**
+   * IPs per scan invocation (1-50; they share one socket budget and group timing). Default: 48:
+   * a Step Functions child per 48 nodes instead of per 4 is most of the saving (`npm run bench:fleet`).
+   */
   readonly targetsPerBatch?: number;
+  /**
+   * How many nodes the round is sized for: the construct refuses settings whose worst case
+   * (every node silent) cannot finish within the schedule period and `roundTimeout`. Default: 10,000.
+   */
+  readonly expectedNodes?: number;
+  /**
+   * Every node's full 1-65535 is covered within this many hours: each round adds one slice of the
+   * ports outside `ports` (slices = period / schedule interval; with a `cron(...)` schedule one slice
+   * per hour is assumed). 0: off. Ignored with `ports: "all"`. Default: 24.
+   */
+  readonly coveragePeriodHours?: number;
   /** Percent of scan batches that may fail before the round fails. Default: 10. */
   readonly toleratedFailurePercentage?: number;
   /** A round (one execution) is stopped after this long (5 minutes to 24 hours). Default: 50 minutes. */
@@ -73,6 +93,8 @@ export interface PortwardenProps {
 export type ResolvedPortwardenProps = Required<Omit<PortwardenProps, "pagerUrl" | "organizationId">> & {
   readonly pagerUrl: string | undefined;
   readonly organizationId: string | undefined;
+  /** Coverage slices per full range (0: off), from coveragePeriodHours and the schedule. */
+  readonly coverageSlices: number;
 };
 
 const RATE = /^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$/;
@@ -92,6 +114,15 @@ function checkSchedule(schedule: string): string {
   if (!CRON.test(schedule))
     throw new InputError("schedule", `'${schedule}' is neither 'rate(N unit)' nor a 6-field 'cron(...)'`);
   return schedule;
+}
+
+const UNIT_SECONDS: Record<string, number> = { minute: 60, hour: 3600, day: 86_400 };
+
+/** Seconds between rounds of a `rate(...)` schedule; undefined for `cron(...)`. */
+export function schedulePeriodSeconds(schedule: string): number | undefined {
+  const rate = RATE.exec(schedule);
+  if (!rate) return undefined;
+  return Number(rate[1]) * (UNIT_SECONDS[(rate[2] ?? "").replace(/s$/, "")] ?? 0);
 }
 
 function checkRange(field: string, value: number, min: number, max: number): number {
@@ -139,7 +170,6 @@ export function resolvePortwardenProps(props: PortwardenProps): ResolvedPortward
   if (organization && accounts.length > 0)
     throw new InputError("organization", "give either accounts or organization, not both");
   const ports = props.ports ?? DEFAULT_PORT_SPEC;
-  parsePortSpec(ports, "ports");
   const externalId = props.externalId ?? DEFAULT_EXTERNAL_ID;
   assertExternalId(externalId, "externalId");
   const pagerSeverities = checkEach(
@@ -153,8 +183,37 @@ export function resolvePortwardenProps(props: PortwardenProps): ResolvedPortward
   checkRange("scannerTimeout (seconds)", scannerTimeout.toSeconds(), 60, 900);
   const roundTimeout = props.roundTimeout ?? Duration.minutes(50);
   checkRange("roundTimeout (minutes)", roundTimeout.toMinutes(), 5, 24 * 60);
+  const schedule = checkSchedule(props.schedule ?? "rate(1 hour)");
+  const scannerMemoryMb = checkRange("scannerMemoryMb", props.scannerMemoryMb ?? 256, 128, 10_240);
+  const maxConcurrency = checkRange("maxConcurrency", props.maxConcurrency ?? 100, 1, 10_000);
+  const targetsPerBatch = checkRange(
+    "targetsPerBatch",
+    props.targetsPerBatch ?? 48,
+    1,
+    MAX_TARGETS_PER_BATCH,
+  );
+  const expectedNodes = checkRange("expectedNodes", props.expectedNodes ?? 10_000, 1, 100_000);
+  const coveragePeriodHours = checkRange("coveragePeriodHours", props.coveragePeriodHours ?? 24, 0, 24 * 366);
+  const portSet = parsePortSpec(ports, "ports");
+  const period = schedulePeriodSeconds(schedule);
+  const coverageSlices =
+    coveragePeriodHours === 0 || portSet.equals(PortSet.ALL)
+      ? 0
+      : Math.min(
+          MAX_COVERAGE_SLICES,
+          Math.max(1, Math.floor((coveragePeriodHours * 3600) / (period ?? 3600))),
+        );
+  checkRoundBudget({
+    expectedNodes,
+    targetsPerBatch,
+    maxConcurrency,
+    scannerMemoryMb,
+    scannerTimeoutSeconds: scannerTimeout.toSeconds(),
+    portsPerNode: portSet.size + (coverageSlices > 0 ? Math.ceil(65535 / coverageSlices) : 0),
+    roundBudgetSeconds: Math.min(roundTimeout.toSeconds(), period ?? Number.POSITIVE_INFINITY),
+  });
   return {
-    schedule: checkSchedule(props.schedule ?? "rate(1 hour)"),
+    schedule,
     scheduleWindow: props.scheduleWindow ?? Duration.minutes(15),
     accounts,
     organization,
@@ -169,10 +228,13 @@ export function resolvePortwardenProps(props: PortwardenProps): ResolvedPortward
     alertEmails: checkEach("alertEmails", props.alertEmails ?? [], checkEmail),
     pagerUrl: props.pagerUrl !== undefined ? checkPagerUrl(props.pagerUrl) : undefined,
     pagerSeverities: pagerSeverities as Severity[],
-    scannerMemoryMb: checkRange("scannerMemoryMb", props.scannerMemoryMb ?? 256, 128, 10_240),
+    scannerMemoryMb,
     scannerTimeout,
-    maxConcurrency: checkRange("maxConcurrency", props.maxConcurrency ?? 50, 1, 10_000),
-    targetsPerBatch: checkRange("targetsPerBatch", props.targetsPerBatch ?? 4, 1, MAX_TARGETS_PER_BATCH),
+    maxConcurrency,
+    targetsPerBatch,
+    expectedNodes,
+    coveragePeriodHours,
+    coverageSlices,
     toleratedFailurePercentage: checkRange(
       "toleratedFailurePercentage",
       props.toleratedFailurePercentage ?? 10,

@@ -277,6 +277,7 @@ export class Portwarden extends Construct {
         [ENV.regions]: settings.regions.join(","),
         [ENV.memberRoleName]: memberRoleName,
         [ENV.externalId]: settings.externalId,
+        [ENV.coverageSlices]: String(settings.coverageSlices),
       },
     })
       .bindStateTable(this.stateTable)

@@ -27,6 +27,8 @@ export function functionEntry(name: "discover" | "scan" | "notify" | "rescan"): 
 export const BUNDLING = {
   format: OutputFormat.ESM,
   minify: true,
+  // Error names survive minification: a rejected batch logs `InputError`, not `lo`.
+  keepNames: true,
   sourceMap: true,
   externalModules: [] as string[],
   banner: "import { createRequire } from 'module'; const require = createRequire(import.meta.url);",

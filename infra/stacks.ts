@@ -80,6 +80,8 @@ export function propsFromContext(get: Context): PortwardenProps {
     securityHub: bool(get, "securityHub"),
     eventRescans: bool(get, "eventRescans"),
     organizationId: text(get, "organizationId"),
+    expectedNodes: integer(get, "expectedNodes"),
+    coveragePeriodHours: integer(get, "coveragePeriodHours"),
   };
   return Object.fromEntries(Object.entries(props).filter(([, v]) => v !== undefined)) as PortwardenProps;
 }

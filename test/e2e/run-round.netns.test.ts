@@ -1,7 +1,7 @@
 // The article's scenario end to end on loopback: real listeners on a fresh 127.x address, the real
 // scanner and probes, the JSON file store in a temp dir, the console notifier. Only loopback, only
 // inside the private netns made by `npm test`.
-import { mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { createServer as createHttpServer } from "node:http";
 import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
@@ -243,6 +243,7 @@ describe.runIf(requirePrivateNetns())(
       const host = freshLoopbackAddress();
       listeners.push(await sshBanner(host, 22), await httpListener(host, 40123, "debug"));
       const state = join(dir, "coverage", "state.json");
+      await mkdir(join(dir, "coverage"), { recursive: true });
       const run = async () => {
         const out: string[] = [];
         const io = { stdout: (t: string) => out.push(t), stderr: () => {}, interactive: false };

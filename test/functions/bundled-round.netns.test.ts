@@ -68,6 +68,7 @@ async function buildBundle(name: "discover" | "scan" | "notify", outdir: string)
     format: "esm",
     target: BUNDLING.target,
     minify: BUNDLING.minify,
+    keepNames: BUNDLING.keepNames,
     sourcemap: BUNDLING.sourceMap,
     external: [...BUNDLING.externalModules],
     mainFields: [...BUNDLING.mainFields],
@@ -104,6 +105,7 @@ describe.runIf(requirePrivateNetns())("the Lambda bundles run one round: discove
   let discoverOutput: Record<string, unknown>;
   let scanOutputs: Record<string, unknown>[];
   let notifyOutput: Record<string, unknown>;
+  let scanHandler: Handler;
 
   beforeAll(async () => {
     // Prepare: moto resources as the stack would have them, a listener, the bundles
@@ -148,6 +150,7 @@ describe.runIf(requirePrivateNetns())("the Lambda bundles run one round: discove
       (["discover", "scan", "notify"] as const).map((name) => buildBundle(name, outdir)),
     );
 
+    scanHandler = scan as Handler;
     // Act: the round, stage by stage
     discoverOutput = await (discover as Handler)({ roundId: ROUND_ID, startedAt: STARTED_AT });
     const targetsObject = await s3.send(
@@ -244,6 +247,34 @@ describe.runIf(requirePrivateNetns())("the Lambda bundles run one round: discove
     expect(alerts.map((a) => [a.finding.ip, a.finding.port, a.finding.account])).toEqual([
       [node, OPEN_PORT, "111122223333"],
     ]);
+  });
+
+  it("keeps error names in the minified bundle: a rejected batch logs InputError", async () => {
+    // Prepare: capture what the handler's logger writes
+    const lines: string[] = [];
+    const writes = [process.stdout, process.stderr].map((stream) => {
+      const original = stream.write.bind(stream);
+      stream.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
+        lines.push(String(chunk));
+        return (original as (c: string | Uint8Array, ...r: unknown[]) => boolean)(chunk, ...rest);
+      }) as typeof stream.write;
+      return () => {
+        stream.write = original as typeof stream.write;
+      };
+    });
+    // Act
+    const outcome = await scanHandler(
+      { Items: [], BatchInput: { roundId: ROUND_ID } },
+      { getRemainingTimeInMillis: () => 60_000 },
+    ).catch((error: unknown) => error);
+    for (const restore of writes) restore();
+    // Assess
+    expect((outcome as Error).name).toBe("InputError");
+    const logged = lines
+      .join("")
+      .split("\n")
+      .filter((l) => l.includes("scan failed"));
+    expect(logged.map((l) => JSON.parse(l).errorName)).toEqual(["InputError"]);
   });
 
   it("notify reports a complete round with the alert published", () => {

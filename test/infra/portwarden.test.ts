@@ -287,14 +287,14 @@ describe("Portwarden construct with defaults and a pager", () => {
       expect(definition.States["Discover targets"]?.Next).toBe("Scan targets");
     });
 
-    it("fans out with a Distributed Map reading the target list from S3 in small batches", () => {
+    it("fans out with a Distributed Map reading the target list from S3 in batches of 48 (bench:fleet)", () => {
       const map = definitionOf(template).States["Scan targets"];
       expect(map).toMatchObject({
         Type: "Map",
         ItemProcessor: { ProcessorConfig: { Mode: "DISTRIBUTED", ExecutionType: "STANDARD" } },
         ItemReader: { ReaderConfig: { InputType: "JSON" }, Parameters: { "Key.$": "$.targetsKey" } },
-        ItemBatcher: { MaxItemsPerBatch: 4, BatchInput: { "roundId.$": "$.roundId" } },
-        MaxConcurrency: 50,
+        ItemBatcher: { MaxItemsPerBatch: 48, BatchInput: { "roundId.$": "$.roundId" } },
+        MaxConcurrency: 100,
         ToleratedFailurePercentage: 10,
         ResultWriter: { Parameters: { Prefix: "rounds/map-results" } },
         ResultPath: "$.map",
@@ -414,7 +414,26 @@ describe("Portwarden construct props", () => {
     ["regions[0]", { regions: ["mars-1"] }, "'mars-1' is not an AWS region"],
     ["organization", { organization: true, accounts: ["111122223333"] }, "not both"],
     ["externalId", { externalId: "has space" }, "2-1224 characters"],
+    // A batch of 48 silent nodes x 65,535 ports waits ~3,500 s: far beyond a 10-minute Lambda.
+    ["targetsPerBatch", { ports: "all" }, "use targetsPerBatch <= 6"],
+    // 10,000 nodes in batches of 4, 50 at a time: 50 waves of ~25 s silent batches and more.
+    ["expectedNodes", { targetsPerBatch: 4, maxConcurrency: 10 }, "raise maxConcurrency"],
+    ["expectedNodes", { schedule: "rate(15 minutes)", expectedNodes: 50_000 }, "min the schedule"],
+    ["coveragePeriodHours", { coveragePeriodHours: -1 }, "-1 is not an integer"],
   ];
+  it("sizes coverage slices from the schedule and turns them off for ports=all", () => {
+    const slicesOf = (props: PortwardenProps) => {
+      const { template } = synthesize(props);
+      const fns = template.findResources("AWS::Lambda::Function", {
+        Properties: { Environment: { Variables: { COVERAGE_SLICES: Match.anyValue() } } },
+      });
+      return Object.values(fns).map((f) => f.Properties.Environment.Variables.COVERAGE_SLICES);
+    };
+    expect(slicesOf({})).toEqual(["24"]);
+    expect(slicesOf({ schedule: "rate(2 hours)", coveragePeriodHours: 48 })).toEqual(["24"]);
+    expect(slicesOf({ ports: "all", targetsPerBatch: 4, maxConcurrency: 1000 })).toEqual(["0"]);
+  });
+
   it.each(invalid)("rejects a bad %s at synth time, naming the prop", (field, props, message) => {
     // Prepare
     const stack = newStack();
