@@ -126,7 +126,7 @@ function runBatch(mix: Mix, memoryMb: number, cgroup: string, batch: number, cov
     ...rules.map((r) => `iptables -w ${shellQuote(r)}`),
     "ready=$(mktemp)",
     `node test/bench/listeners.mjs --pairs ${pairs.join(" ")} > "$ready" &`,
-    `until grep -q ready "$ready"; do sleep 0.05; done`,
+    `for i in $(seq 400); do grep -q ready "$ready" && break; sleep 0.05; done; grep -q ready "$ready"`,
     "ulimit -n 1024",
     `echo $BASHPID > /sys/fs/cgroup/cpu/${cgroup}/tasks`,
     `echo $BASHPID > /sys/fs/cgroup/memory/${cgroup}/tasks`,
