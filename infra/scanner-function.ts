@@ -1,3 +1,5 @@
+import { existsSync } from "node:fs";
+import { join, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Duration, RemovalPolicy } from "aws-cdk-lib";
 import type { ITable } from "aws-cdk-lib/aws-dynamodb";
@@ -11,12 +13,42 @@ import type { Construct } from "constructs";
 import { ENV, METRICS_NAMESPACE, ROUND_OBJECTS, SERVICE_NAME } from "../lib/contracts/deployment.ts";
 import { OUTBOX_INDEX_NAME } from "../lib/state/dynamo-schema.ts";
 
-/** The repository root: entries, lock file and esbuild are resolved from here. */
-export const PROJECT_ROOT = fileURLToPath(new URL("..", import.meta.url));
+/**
+ * Run from the sources (`infra/*.ts`, the repo's own CDK app) or from the built package
+ * (`dist/infra/*.js`, a team's CDK app importing `portwarden/infra`): entries and root differ.
+ */
+const FROM_SOURCE = import.meta.url.endsWith(".ts");
 
-/** `functions/<name>.ts` as an absolute path. */
+/** The package root: the repository, or `node_modules/portwarden` (built), or a linked checkout. */
+const PACKAGE_ROOT = fileURLToPath(new URL(FROM_SOURCE ? ".." : "../..", import.meta.url));
+
+/**
+ * Where esbuild runs (NodejsFunction's projectRoot: it runs `npx esbuild` there, so it must be the
+ * project that has esbuild installed): the repository itself, or, for an installed package, the app
+ * it is installed in (the path before the first `/node_modules/`). The handlers are under it.
+ */
+export const PROJECT_ROOT = PACKAGE_ROOT.includes(`${sep}node_modules${sep}`)
+  ? PACKAGE_ROOT.slice(0, PACKAGE_ROOT.indexOf(`${sep}node_modules${sep}`))
+  : PACKAGE_ROOT;
+
+/**
+ * NodejsFunction wants a lock file under the project root and only reads its name (npm, yarn, pnpm
+ * or bun runs esbuild): the project's own, or its package.json (an npm project) when it has none.
+ */
+const DEPS_LOCK_FILE = [
+  "pnpm-lock.yaml",
+  "yarn.lock",
+  "bun.lockb",
+  "bun.lock",
+  "package-lock.json",
+  "package.json",
+]
+  .map((name) => join(PROJECT_ROOT, name))
+  .find((f) => existsSync(f)) as string;
+
+/** `functions/<name>.ts` (sources) or `dist/functions/<name>.js` (package) as an absolute path. */
 export function functionEntry(name: "discover" | "scan" | "notify" | "rescan"): string {
-  return fileURLToPath(new URL(`../functions/${name}.ts`, import.meta.url));
+  return fileURLToPath(new URL(`../functions/${name}.${FROM_SOURCE ? "ts" : "js"}`, import.meta.url));
 }
 
 /**
@@ -74,7 +106,7 @@ export class ScannerFunction extends NodejsFunction {
       entry: functionEntry(props.handlerName),
       handler: "handler",
       projectRoot: PROJECT_ROOT,
-      depsLockFilePath: fileURLToPath(new URL("../package-lock.json", import.meta.url)),
+      depsLockFilePath: DEPS_LOCK_FILE,
       runtime: Runtime.NODEJS_24_X,
       architecture: Architecture.ARM_64,
       memorySize: props.memorySize ?? 256,

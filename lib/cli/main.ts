@@ -31,12 +31,17 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   inventory: async () => (await import("./inventory-command.ts")).inventoryCommand,
 };
 
-/** The package's version (package.json two levels up, from lib/cli/ and from dist/lib/cli/ alike). */
+/** The package's version, from its package.json (lib/cli/ → ../../, dist/lib/cli/ → ../../../). */
 export function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
-    version?: string;
-  };
-  return pkg.version ?? "unknown";
+  for (const up of ["../../package.json", "../../../package.json"]) {
+    try {
+      const pkg = JSON.parse(readFileSync(new URL(up, import.meta.url), "utf8")) as { name?: string; version?: string };
+      if (pkg.name === "portwarden" && pkg.version) return pkg.version;
+    } catch {
+      // not this level
+    }
+  }
+  return "unknown";
 }
 
 export async function main(argv: string[], io: CliIo = processIo): Promise<number> {
