@@ -36,7 +36,8 @@ afterAll(async () => {
 const run = (script: string, path: string) =>
   spawnSync("bash", [script], {
     cwd: REPO,
-    env: { ...process.env, PATH: path, PORTWARDEN_TEST_NO_INSTALL: "1" },
+    // Not PORTWARDEN_TEST_NETNS: that marks the inner run, which skips the set-up.
+    env: { ...process.env, PATH: path, PORTWARDEN_TEST_NO_INSTALL: "1", PORTWARDEN_TEST_NETNS: "" },
     encoding: "utf8",
     timeout: 60_000,
   });
