@@ -96,13 +96,16 @@ export class EventRescans extends Construct {
       ...queueDefaults,
       retentionPeriod: Duration.days(14),
     });
-    const timeout = Duration.minutes(5);
-    // Visibility: 6x the function timeout (AWS guidance for SQS event sources); 10 receives before the
-    // DLQ, because reserved concurrency 1 throttles the poller during a burst and throttles count.
+    // A rescan touches a few nodes (~15 s); 2 minutes bounds a large one (the scan stage stops at the
+    // deadline, incomplete scans resolve nothing). With reserved concurrency 1 the second queue's
+    // poller is throttled while a rescan runs and its batch returns after the visibility timeout:
+    // 3 minutes (>= the function timeout, as Lambda requires) keeps such a collision under 5 minutes,
+    // where the usual 6x guidance would hold it for 12. 10 receives before the DLQ, as throttles count.
+    const timeout = Duration.minutes(2);
     const queue = (qid: string, delay?: Duration) =>
       new Queue(this, qid, {
         ...queueDefaults,
-        visibilityTimeout: Duration.seconds(timeout.toSeconds() * 6),
+        visibilityTimeout: Duration.minutes(3),
         retentionPeriod: Duration.days(1),
         ...(delay ? { deliveryDelay: delay } : {}),
         deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: 10 },

@@ -96,6 +96,11 @@ describe("event rescans in the Portwarden construct", () => {
         Variables: Match.objectLike({ SECURITY_HUB: "false", ACCOUNTS: `${ACCOUNT},444455556666` }),
       },
     });
+    template.hasResourceProperties("AWS::Lambda::Function", {
+      ReservedConcurrentExecutions: 1,
+      Timeout: 120,
+    });
+    template.resourcePropertiesCountIs("AWS::SQS::Queue", { VisibilityTimeout: 180 }, 2);
     template.resourcePropertiesCountIs(
       "AWS::Lambda::EventSourceMapping",
       {

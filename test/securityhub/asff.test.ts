@@ -1,6 +1,6 @@
 import { SecurityHubClient } from "@aws-sdk/client-securityhub";
 import { describe, expect, it } from "vitest";
-import { alertMessageBody, emailText } from "../../lib/alerts/format.ts";
+import { alertMessageBody, consoleLine, emailText } from "../../lib/alerts/format.ts";
 import {
   asffFindingId,
   findingTypes,
@@ -129,6 +129,9 @@ describe("ASFF mapping", () => {
       "Caused by:      ModifySecurityGroupRules by arn:aws:iam::111122223333:user/bob at 2026-11-29T02:59:10Z",
     );
     expect(alertMessageBody(event).cause?.eventName).toBe("ModifySecurityGroupRules");
+    expect(consoleLine(event)).toMatch(
+      /\(after ModifySecurityGroupRules by arn:aws:iam::111122223333:user\/bob at 2026-11-29T02:59:10Z\)$/,
+    );
     expect(emailText(alertEvent())).not.toContain("Caused by");
   });
 
