@@ -35,7 +35,10 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
 export function version(): string {
   for (const up of ["../../package.json", "../../../package.json"]) {
     try {
-      const pkg = JSON.parse(readFileSync(new URL(up, import.meta.url), "utf8")) as { name?: string; version?: string };
+      const pkg = JSON.parse(readFileSync(new URL(up, import.meta.url), "utf8")) as {
+        name?: string;
+        version?: string;
+      };
       if (pkg.name === "portwarden" && pkg.version) return pkg.version;
     } catch {
       // not this level
