@@ -1,8 +1,8 @@
 import { readFile, stat } from "node:fs/promises";
-import { isIP } from "node:net";
 import { z } from "zod";
 import { accountIdSchema } from "../contracts/aws-identifiers.ts";
 import { errorMessage, InputError } from "../errors/errors.ts";
+import { isIpOrCidr } from "../net/cidr.ts";
 import { parsePortSpec } from "../ports/port-spec.ts";
 import type { Suppression } from "./suppressions.ts";
 import { parseInput } from "./zod-input.ts";
@@ -38,15 +38,6 @@ export const baselineConfigSchema = z.union([
 
 /** Config files are small; refuse anything that is clearly not one. */
 export const MAX_CONFIG_BYTES = 1024 * 1024;
-
-export function isIpOrCidr(value: string): boolean {
-  const [address = "", prefix, extra] = value.split("/");
-  const family = isIP(address);
-  if (family === 0 || extra !== undefined) return false;
-  if (prefix === undefined) return true;
-  if (!/^\d{1,3}$/.test(prefix)) return false;
-  return Number(prefix) <= (family === 4 ? 32 : 128);
-}
 
 function isIsoDate(value: string): boolean {
   return (

@@ -1,5 +1,5 @@
-import { BlockList, isIP } from "node:net";
 import type { Finding, FindingKind } from "../findings/types.ts";
+import { type Cidr, containsIp, parseCidr } from "../net/cidr.ts";
 import type { PortSet } from "../ports/port-set.ts";
 import { parsePortSpec } from "../ports/port-spec.ts";
 
@@ -21,26 +21,13 @@ export interface Suppression {
   expires?: Date;
 }
 
-const blockLists = new WeakMap<Suppression, BlockList>();
-
-function cidrBlock(suppression: Suppression, cidr: string): BlockList {
-  let list = blockLists.get(suppression);
-  if (!list) {
-    list = new BlockList();
-    const [address = "", prefix] = cidr.split("/");
-    const family = isIP(address) === 6 ? "ipv6" : "ipv4";
-    if (prefix === undefined) list.addAddress(address, family);
-    else list.addSubnet(address, Number(prefix), family);
-    blockLists.set(suppression, list);
-  }
-  return list;
-}
+const parsedCidrs = new WeakMap<Suppression, Cidr | undefined>();
 
 function ipWithin(ip: string, suppression: Suppression, cidr: string): boolean {
-  const family = isIP(ip);
+  if (!parsedCidrs.has(suppression)) parsedCidrs.set(suppression, parseCidr(cidr));
+  const range = parsedCidrs.get(suppression);
   // Cluster-level findings carry a synthetic id, not an address: no CIDR can contain them.
-  if (family === 0) return false;
-  return cidrBlock(suppression, cidr).check(ip, family === 6 ? "ipv6" : "ipv4");
+  return range !== undefined && containsIp(range, ip);
 }
 
 function portsWithin(finding: Finding, ports: PortSet): boolean {

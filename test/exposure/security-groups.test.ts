@@ -1,7 +1,8 @@
 import type { IpPermission, SecurityGroup } from "@aws-sdk/client-ec2";
 import { describe, expect, it } from "vitest";
 import type { ClusterInventory } from "../../lib/discovery/types.ts";
-import { analyzeIngress, classifyCidr, endpointFindings } from "../../lib/exposure/security-groups.ts";
+import { endpointFindings } from "../../lib/exposure/eks-endpoint.ts";
+import { analyzeIngress, classifyCidr } from "../../lib/exposure/security-groups.ts";
 
 function group(id: string, ...permissions: IpPermission[]): SecurityGroup {
   return { GroupId: id, IpPermissions: permissions };
@@ -69,8 +70,10 @@ describe("analyzeIngress", () => {
 
     const result = analyzeIngress(groups);
 
-    expect(result.internet.toSpec()).toBe("10250");
-    expect(result.internalOnly.isEmpty).toBe(true);
+    expect({ internet: result.internet.toSpec(), publicCidrs: result.publicCidrs.toSpec() }).toEqual({
+      internet: "10250",
+      publicCidrs: "",
+    });
   });
 
   it("puts a port open to a public /8 under public CIDRs, not the internet", () => {
@@ -82,16 +85,6 @@ describe("analyzeIngress", () => {
       internet: "",
       publicCidrs: "22",
     });
-  });
-
-  it("lists a public source CIDR with the ports and group that allow it", () => {
-    const groups = [group("sg-a", tcp(443, 443, ["203.0.113.0/24"]))];
-
-    const result = analyzeIngress(groups);
-
-    expect(
-      result.publicSources.map((s) => ({ cidr: s.cidr, ports: s.ports.toSpec(), groupId: s.groupId })),
-    ).toEqual([{ cidr: "203.0.113.0/24", ports: "443", groupId: "sg-a" }]);
   });
 
   it("keeps a rule that references another security group internal", () => {
@@ -106,9 +99,9 @@ describe("analyzeIngress", () => {
 
     const result = analyzeIngress(groups);
 
-    expect({ internet: result.internet.toSpec(), internal: result.internalOnly.toSpec() }).toEqual({
+    expect({ internet: result.internet.toSpec(), publicCidrs: result.publicCidrs.toSpec() }).toEqual({
       internet: "",
-      internal: "10250",
+      publicCidrs: "",
     });
   });
 
@@ -124,10 +117,13 @@ describe("analyzeIngress", () => {
 
     const result = analyzeIngress(groups);
 
-    expect(result.internalOnly.toSpec()).toBe("443");
+    expect({ internet: result.internet.toSpec(), publicCidrs: result.publicCidrs.toSpec() }).toEqual({
+      internet: "",
+      publicCidrs: "",
+    });
   });
 
-  it("keeps the three sets disjoint: world beats public beats internal", () => {
+  it("keeps the sets disjoint and leaves internal-only ports out: world beats public beats internal", () => {
     const groups = [
       group("sg-a", tcp(1, 1000, ["10.0.0.0/8"])),
       group("sg-b", tcp(100, 200, ["198.51.100.7/32"])),
@@ -136,11 +132,10 @@ describe("analyzeIngress", () => {
 
     const result = analyzeIngress(groups);
 
-    expect({
-      internet: result.internet.toSpec(),
-      publicCidrs: result.publicCidrs.toSpec(),
-      internalOnly: result.internalOnly.toSpec(),
-    }).toEqual({ internet: "150-160", publicCidrs: "100-149,161-200", internalOnly: "1-99,201-1000" });
+    expect({ internet: result.internet.toSpec(), publicCidrs: result.publicCidrs.toSpec() }).toEqual({
+      internet: "150-160",
+      publicCidrs: "100-149,161-200",
+    });
   });
 
   it("reads a TCP rule without port bounds as every port", () => {
@@ -222,6 +217,7 @@ describe("endpointFindings", () => {
   });
 
   it("does not flag a self-managed cluster without an endpoint record", () => {
-    expect(endpointFindings({ ...cluster(undefined), kind: "self-managed" })).toEqual([]);
+    const selfManaged: ClusterInventory = { ...cluster(undefined), kind: "self-managed" };
+    expect(endpointFindings(selfManaged)).toEqual([]);
   });
 });
