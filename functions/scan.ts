@@ -1,5 +1,4 @@
 import type { Context } from "aws-lambda";
-import { parseScanTargets } from "../lib/config/inventory-file.ts";
 import { parseInput } from "../lib/config/zod-input.ts";
 import { ENV } from "../lib/contracts/deployment.ts";
 import { type ScanBatchOutput, scanEventSchema } from "../lib/contracts/lambda-events.ts";
@@ -7,6 +6,7 @@ import type { PortSet } from "../lib/ports/port-set.ts";
 import { DEFAULT_PORT_SPEC, parsePortSpec } from "../lib/ports/port-spec.ts";
 import { probeOpenPorts } from "../lib/probes/probe-open-ports.ts";
 import { type RoundDeps, scanTargets } from "../lib/round/scan-stage.ts";
+import { parseScanTargets } from "../lib/round/targets.ts";
 import { scanHosts } from "../lib/scan/scanner.ts";
 import { DynamoStateStore } from "../lib/state/dynamo-state-store.ts";
 import { lambdaClients, once, readEnvironment, required } from "./environment.ts";

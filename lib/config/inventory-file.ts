@@ -1,16 +1,18 @@
 import { isIP } from "node:net";
 import { z } from "zod";
 import type { Inventory } from "../discovery/types.ts";
+import { isIpOrCidr } from "../net/cidr.ts";
 import { parsePortSpec } from "../ports/port-spec.ts";
-import type { ScanTarget } from "../round/targets.ts";
-import { isIpOrCidr, readJsonFile } from "./config-file.ts";
+import { readJsonFile } from "./config-file.ts";
 import { parseInput } from "./zod-input.ts";
 
 /** An inventory of thousands of nodes is a few MB; anything far larger is not an inventory. */
 export const MAX_INVENTORY_BYTES = 64 * 1024 * 1024;
 
-const ip = z.string().refine((v) => isIP(v) !== 0, { error: "is not an IP address" });
-const spec = z.string().refine(
+/** An IPv4 or IPv6 address. */
+export const ipAddressSchema = z.string().refine((v) => isIP(v) !== 0, { error: "is not an IP address" });
+/** A port SPEC, or "" for no ports (a security group that opens none). */
+export const portSpecTextSchema = z.string().refine(
   (v) => {
     if (v.trim() === "") return true;
     try {
@@ -25,18 +27,18 @@ const spec = z.string().refine(
 
 const nodeSchema = z.object({
   instanceId: z.string().min(1).max(64),
-  privateIps: z.array(ip).optional(),
-  publicIps: z.array(ip),
-  internetAllowed: spec,
-  publicCidrAllowed: spec.optional(),
+  privateIps: z.array(ipAddressSchema).optional(),
+  publicIps: z.array(ipAddressSchema),
+  internetAllowed: portSpecTextSchema,
+  publicCidrAllowed: portSpecTextSchema.optional(),
   interfaces: z
     .array(
       z.object({
         id: z.string(),
-        publicIps: z.array(ip),
+        publicIps: z.array(ipAddressSchema),
         securityGroupIds: z.array(z.string()),
-        internetAllowed: spec,
-        publicCidrAllowed: spec.optional(),
+        internetAllowed: portSpecTextSchema,
+        publicCidrAllowed: portSpecTextSchema.optional(),
       }),
     )
     .optional(),
@@ -77,23 +79,4 @@ export function parseInventory(data: unknown): Inventory {
 
 export async function loadInventoryFile(path: string): Promise<Inventory> {
   return parseInventory(await readJsonFile(path, "--inventory", MAX_INVENTORY_BYTES));
-}
-
-const scanTargetSchema = z.strictObject({
-  ip,
-  account: z.string().min(1).max(64).optional(),
-  region: z.string().min(1).max(64).optional(),
-  cluster: z.string().min(1).max(200).optional(),
-  instanceId: z.string().min(1).max(64).optional(),
-  internetAllowed: spec.optional(),
-  publicCidrAllowed: spec.optional(),
-  coveragePorts: spec.optional(),
-});
-
-/**
- * Validates a list of ScanTargets from outside (a Step Functions item batch, a file); errors read
- * `targets[3].ip: 'x' is not an IP address`.
- */
-export function parseScanTargets(data: unknown, root = "targets"): ScanTarget[] {
-  return parseInput(z.array(scanTargetSchema).max(10_000), data, root) as ScanTarget[];
 }

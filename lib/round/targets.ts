@@ -1,9 +1,12 @@
 import { createHash } from "node:crypto";
 import { isIP } from "node:net";
 import ipaddr from "ipaddr.js";
+import { z } from "zod";
+import { ipAddressSchema, portSpecTextSchema } from "../config/inventory-file.ts";
+import { parseInput } from "../config/zod-input.ts";
 import type { Inventory } from "../discovery/types.ts";
 import { InputError } from "../errors/errors.ts";
-import { endpointFindings } from "../exposure/security-groups.ts";
+import { endpointFindings } from "../exposure/eks-endpoint.ts";
 import type { Finding, NodeContext } from "../findings/types.ts";
 
 /** One address to scan, with what we know about where it lives and what its security groups allow. */
@@ -194,4 +197,23 @@ export function parseTargetList(items: readonly string[], options: TargetGrammar
     add({ kind: "name", name: item });
   }
   return out;
+}
+
+const scanTargetSchema = z.strictObject({
+  ip: ipAddressSchema,
+  account: z.string().min(1).max(64).optional(),
+  region: z.string().min(1).max(64).optional(),
+  cluster: z.string().min(1).max(200).optional(),
+  instanceId: z.string().min(1).max(64).optional(),
+  internetAllowed: portSpecTextSchema.optional(),
+  publicCidrAllowed: portSpecTextSchema.optional(),
+  coveragePorts: portSpecTextSchema.optional(),
+});
+
+/**
+ * Validates a list of ScanTargets from outside (a Step Functions item batch, a file); errors read
+ * `targets[3].ip: 'x' is not an IP address`.
+ */
+export function parseScanTargets(data: unknown, root = "targets"): ScanTarget[] {
+  return parseInput(z.array(scanTargetSchema).max(10_000), data, root) as ScanTarget[];
 }

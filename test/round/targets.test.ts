@@ -1,8 +1,13 @@
 import { describe, expect, it } from "vitest";
-import { parseInventory, parseScanTargets } from "../../lib/config/inventory-file.ts";
+import { parseInventory } from "../../lib/config/inventory-file.ts";
 import type { ClusterInventory, Inventory } from "../../lib/discovery/types.ts";
 import { scanDeadline } from "../../lib/round/scan-stage.ts";
-import { clusterFindings, targetsFromHosts, targetsFromInventory } from "../../lib/round/targets.ts";
+import {
+  clusterFindings,
+  parseScanTargets,
+  targetsFromHosts,
+  targetsFromInventory,
+} from "../../lib/round/targets.ts";
 
 function cluster(over: Partial<ClusterInventory> = {}): ClusterInventory {
   return {
