@@ -1,4 +1,5 @@
 import type { AwsCredentialIdentity } from "@smithy/types";
+import pLimit from "p-limit";
 import { type AwsClientOptions, AwsClients } from "../aws/clients.ts";
 import { DEFAULT_MEMBER_ROLE_NAME } from "../contracts/deployment.ts";
 import { errorMessage } from "../errors/errors.ts";
@@ -64,7 +65,7 @@ export async function discoverInventory(
     const accounts = await targetAccounts(options, base, credentials, errors);
     // Per account: credentials, then its regions (explicit, or enabled ones read in that account).
     const tasks: Array<{ account: string; region: string; clients: AwsClients }> = [];
-    await forEachLimited(accounts, options.concurrency ?? DEFAULT_CONCURRENCY, async (account) => {
+    await pLimit(options.concurrency ?? DEFAULT_CONCURRENCY).map(accounts, async (account) => {
       try {
         const creds = await credentials.for(account);
         const regions = options.regions ?? (await enabledRegions(clientsFor(account, homeRegion, creds).ec2));
@@ -76,9 +77,8 @@ export async function discoverInventory(
     });
 
     let done = 0;
-    await forEachLimited(
+    await pLimit(options.concurrency ?? DEFAULT_CONCURRENCY).map(
       tasks,
-      options.concurrency ?? DEFAULT_CONCURRENCY,
       async ({ account, region, clients }) => {
         let ok = true;
         try {
@@ -135,19 +135,4 @@ export function describeFailure(error: unknown): string {
     .replace(/\b(AKIA|ASIA)[A-Z0-9]{12,}\b/g, "$1…")
     .replace(/\s+/g, " ");
   return message.length > MAX_MESSAGE ? `${message.slice(0, MAX_MESSAGE)}…` : message;
-}
-
-async function forEachLimited<T>(
-  items: readonly T[],
-  limit: number,
-  work: (item: T) => Promise<void>,
-): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const item = items[next++] as T;
-      await work(item);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }

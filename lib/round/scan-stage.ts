@@ -1,3 +1,4 @@
+import pLimit from "p-limit";
 import { severityRank } from "../catalog/severity.ts";
 import type { Suppression } from "../config/suppressions.ts";
 import { applySuppressions } from "../config/suppressions.ts";
@@ -181,23 +182,6 @@ function allowedPorts(spec: string, field: string): PortSet {
   return spec.trim() === "" ? PortSet.EMPTY : parsePortSpec(spec, field);
 }
 
-async function mapLimited<T, R>(
-  items: readonly T[],
-  limit: number,
-  fn: (item: T) => Promise<R>,
-): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i] as T);
-    }
-  });
-  await Promise.all(workers);
-  return out;
-}
-
 /**
  * The scan stage of a round: scan every target → probe open ports → classify against the security
  * groups → apply suppressions → diff with state → conditional writes (the outbox is the records'
@@ -241,7 +225,7 @@ export async function scanTargets(
   };
   const seen = new Set<string>();
   const unique = targets.filter((t) => !seen.has(t.ip) && seen.add(t.ip));
-  await mapLimited(unique, TARGET_CONCURRENCY, async (target) => {
+  await pLimit(TARGET_CONCURRENCY).map(unique, async (target) => {
     const scan = byTarget.get(target.ip);
     try {
       if (!scan) throw new Error("the scanner returned no result for this address");
