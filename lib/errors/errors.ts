@@ -15,11 +15,6 @@ export class InputError extends PortwardenError {
   }
 }
 
-/** Narrows `unknown` caught values so error handling never assumes a shape. */
-export function assertIsError(value: unknown): asserts value is Error {
-  if (!(value instanceof Error)) throw new Error(`non-Error thrown: ${String(value)}`);
-}
-
 /** A message safe to print or alert on: no stack, no raw object dumps. */
 export function errorMessage(value: unknown): string {
   if (value instanceof Error) return value.message;
