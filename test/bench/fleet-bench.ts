@@ -5,7 +5,8 @@
  * (nodes are 127.0.2.x: silent = drops every SYN; firewalled = SG-like DROP but 22,443,10250 listen;
  * open = no firewall, RST everywhere, 10250 and 31337 listen). Then the monthly cost table for
  * 100 / 1,000 / 10,000 nodes from the measured batch times. Root only.
- * Options: --quick (256/512 MB, batches 16/48 only), --memory 256,512 --batches 4,16,48.
+ * Options: --quick (256/512 MB, batches 16/48 only), --memory 256,512 --batches 4,16,48,
+ * --concurrency N (round duration; default 100, the construct's default).
  */
 import { spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmdirSync, writeFileSync } from "node:fs";
@@ -21,6 +22,7 @@ const { values } = parseArgs({
     quick: { type: "boolean" },
     memory: { type: "string" },
     batches: { type: "string" },
+    concurrency: { type: "string" },
   },
 });
 const MEMORY = (values.memory ?? (values.quick ? "256,512" : "256,512,1024")).split(",").map(Number);
@@ -203,7 +205,8 @@ const options = typical
     const withSlice = typical.find((c) => c.coverage && c.memoryMb === r.memoryMb && c.batch === r.batch);
     return { hourly: r, withSlice };
   });
-const CONCURRENCY = 50;
+/** The construct's default maxConcurrency (infra/portwarden-props.ts). */
+const CONCURRENCY = Number(values.concurrency ?? 100);
 console.log(
   `\nMonthly cost (us-east-1 list prices, ${PRICES.roundsPerMonth} hourly rounds, concurrency ${CONCURRENCY}):`,
 );
