@@ -9,11 +9,17 @@ import { S3CoverageStore } from "../lib/coverage/coverage-stores.ts";
 import { discoverInventory } from "../lib/discovery/discover.ts";
 import { parseAccountList, parseRegionList } from "../lib/discovery/options.ts";
 import { type DiscoverStageDeps, discoverStage } from "../lib/round/discover-stage.ts";
+import { releaseRoundLock, takeRoundLock } from "../lib/round/round-lock.ts";
 import { DynamoStateStore } from "../lib/state/dynamo-state-store.ts";
 import { lambdaClients, once, readEnvironment, required, traceClient } from "./environment.ts";
 import { instrumented, logger, recordDiscoveryMetrics } from "./observability.ts";
 
-export type DiscoverDeps = DiscoverStageDeps;
+export interface DiscoverDeps extends DiscoverStageDeps {
+  /** How long the round lock may be held (the state machine's timeout). Default: 50 minutes. */
+  roundLockMs?: number;
+}
+
+const DEFAULT_ROUND_LOCK_MS = 50 * 60_000;
 
 const MAX_INVENTORY_BYTES = 64 * 1024 * 1024;
 
@@ -21,7 +27,17 @@ export function makeDiscoverHandler(deps: () => DiscoverDeps) {
   return (event: unknown, context?: Context): Promise<DiscoverOutput> =>
     instrumented("discover", context, async () => {
       const round = parseInput(discoverEventSchema, event, "event");
-      const { output, inventory } = await discoverStage(deps(), round);
+      const d = deps();
+      // Rounds never overlap: the lock is released by the round's last Notify pass (or expires).
+      await takeRoundLock(d.store, round.roundId, d.roundLockMs ?? DEFAULT_ROUND_LOCK_MS);
+      let stage: Awaited<ReturnType<typeof discoverStage>>;
+      try {
+        stage = await discoverStage(d, round);
+      } catch (error) {
+        await releaseRoundLock(d.store, round.roundId).catch(() => undefined);
+        throw error;
+      }
+      const { output, inventory } = stage;
       for (const error of inventory.errors)
         logger.warn("account not discovered", {
           account: error.account,
@@ -59,6 +75,9 @@ export const discoverDeps = once((): DiscoverDeps => {
     s3: clients.s3,
     bucket,
     store: new DynamoStateStore({ client: clients.dynamodb, tableName: required(env, ENV.stateTableName) }),
+    ...(env[ENV.roundLockSeconds] !== undefined
+      ? { roundLockMs: Number(env[ENV.roundLockSeconds]) * 1000 }
+      : {}),
     discover: async () => {
       if (inventoryKey !== undefined)
         return parseInventory(await getJson(clients.s3, bucket, inventoryKey, MAX_INVENTORY_BYTES));

@@ -1,6 +1,8 @@
 import { Duration, RemovalPolicy } from "aws-cdk-lib";
 import { RetentionDays } from "aws-cdk-lib/aws-logs";
 import { SEVERITIES, type Severity } from "../lib/catalog/severity.ts";
+import { type BaselineConfig, baselineConfigSchema } from "../lib/config/config-file.ts";
+import { parseInput } from "../lib/config/zod-input.ts";
 import {
   assertAccountId,
   assertExternalId,
@@ -17,12 +19,16 @@ import { MAX_COVERAGE_SLICES } from "../lib/coverage/coverage.ts";
 import { InputError } from "../lib/errors/errors.ts";
 import { PortSet } from "../lib/ports/port-set.ts";
 import { DEFAULT_PORT_SPEC, parsePortSpec } from "../lib/ports/port-spec.ts";
+import { DEFAULT_BASELINE_POLICY } from "../lib/round/notify-stage.ts";
 import { checkRoundBudget } from "./round-budget.ts";
 
 export interface PortwardenProps {
-  /** When rounds start: `rate(N unit)` or a 6-field `cron(...)` (EventBridge Scheduler). Default: `rate(1 hour)`. */
+  /**
+   * When rounds start: `rate(N unit)` or a 6-field `cron(...)` (EventBridge Scheduler). A rate
+   * must leave room for a whole round: period ≥ roundTimeout + scheduleWindow. Default: `rate(1 hour)`.
+   */
   readonly schedule?: string;
-  /** Scheduler may start a round anywhere in this window (spreads load). Default: 15 minutes. */
+  /** Scheduler may start a round anywhere in this window (spreads load). Default: 10 minutes. */
   readonly scheduleWindow?: Duration;
   /** Accounts to scan (12 digits each). Default: the stack's own account. */
   readonly accounts?: string[];
@@ -77,6 +83,13 @@ export interface PortwardenProps {
   readonly logRetention?: RetentionDays;
   /** Round data (target lists, map results) in S3 expires after this many days (1-3650). Default: 14. */
   readonly roundDataRetentionDays?: number;
+  /**
+   * Baseline digests (README "Baseline round"): a cluster's first round with more than
+   * `firstRoundAbove` new alerts, or any round with more than `above` in one cluster, sends one
+   * digest listing the `worst` findings instead of an alert each. `false` turns digests off.
+   * Default: `{ firstRoundAbove: 3, above: 20, worst: 10 }`.
+   */
+  readonly baseline?: BaselineConfig | false;
   /** Removal policy of the state table (exposure history). Default: RETAIN. */
   readonly stateRemovalPolicy?: RemovalPolicy;
   /** Also import new/resolved findings into AWS Security Hub (this account and region). Default: false. */
@@ -123,6 +136,21 @@ export function schedulePeriodSeconds(schedule: string): number | undefined {
   const rate = RATE.exec(schedule);
   if (!rate) return undefined;
   return Number(rate[1]) * (UNIT_SECONDS[(rate[2] ?? "").replace(/s$/, "")] ?? 0);
+}
+
+/**
+ * Rounds never overlap (the round lock in the state table is the second line): the scheduler may
+ * start a round up to `window` late, so the next may come `period - window` after it.
+ */
+function checkNoOverlap(schedule: string, window: Duration, roundTimeout: Duration): void {
+  const period = schedulePeriodSeconds(schedule);
+  if (period === undefined) return;
+  const needed = roundTimeout.toMinutes() + window.toMinutes();
+  if (period / 60 < needed)
+    throw new InputError(
+      "schedule",
+      `'${schedule}' is shorter than roundTimeout (${roundTimeout.toMinutes()} min) + scheduleWindow (${window.toMinutes()} min) = ${needed} min: rounds could overlap`,
+    );
 }
 
 function checkRange(field: string, value: number, min: number, max: number): number {
@@ -184,6 +212,12 @@ export function resolvePortwardenProps(props: PortwardenProps): ResolvedPortward
   const roundTimeout = props.roundTimeout ?? Duration.minutes(50);
   checkRange("roundTimeout (minutes)", roundTimeout.toMinutes(), 5, 24 * 60);
   const schedule = checkSchedule(props.schedule ?? "rate(1 hour)");
+  const scheduleWindow = props.scheduleWindow ?? Duration.minutes(10);
+  checkNoOverlap(schedule, scheduleWindow, roundTimeout);
+  const baseline =
+    props.baseline === undefined
+      ? { ...DEFAULT_BASELINE_POLICY }
+      : parseInput(baselineConfigSchema, props.baseline, "baseline");
   const scannerMemoryMb = checkRange("scannerMemoryMb", props.scannerMemoryMb ?? 256, 128, 10_240);
   const maxConcurrency = checkRange("maxConcurrency", props.maxConcurrency ?? 100, 1, 10_000);
   const targetsPerBatch = checkRange(
@@ -214,7 +248,8 @@ export function resolvePortwardenProps(props: PortwardenProps): ResolvedPortward
   });
   return {
     schedule,
-    scheduleWindow: props.scheduleWindow ?? Duration.minutes(15),
+    scheduleWindow,
+    baseline,
     accounts,
     organization,
     regions: checkEach("regions", props.regions ?? [], assertRegion),

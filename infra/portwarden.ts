@@ -162,6 +162,7 @@ export class Portwarden extends Construct {
       logRetention: settings.logRetention,
       memorySize: 256,
       timeout: Duration.minutes(2),
+      environment: { [ENV.baseline]: JSON.stringify(settings.baseline) },
     })
       .bindStateTable(this.stateTable, { listIps: true })
       .bindRoundBucket(this.roundBucket, "read")
@@ -278,6 +279,7 @@ export class Portwarden extends Construct {
         [ENV.memberRoleName]: memberRoleName,
         [ENV.externalId]: settings.externalId,
         [ENV.coverageSlices]: String(settings.coverageSlices),
+        [ENV.roundLockSeconds]: String(settings.roundTimeout.toSeconds()),
       },
     })
       .bindStateTable(this.stateTable)
@@ -342,7 +344,12 @@ export class Portwarden extends Construct {
     const outcome = new Choice(this, "Fan-out succeeded?")
       .when(Condition.isPresent("$.mapError"), fanOutFailed)
       .otherwise(new Succeed(this, "Round done"));
-    return discover.next(fanOut).next(notify).next(outcome);
+    // A large outbox takes several Notify passes: each stops near its Lambda deadline with
+    // `more: true` and a cursor, and the round loops back until the outbox is drained.
+    const moreAlerts = new Choice(this, "More alerts?")
+      .when(Condition.booleanEquals("$.notify.more", true), notify)
+      .otherwise(outcome);
+    return discover.next(fanOut).next(notify).next(moreAlerts);
   }
 
   /** A synchronous Lambda task: its output only, Lambda service errors retried 3 times with backoff. */

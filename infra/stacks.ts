@@ -61,6 +61,19 @@ function bool(get: Context, key: string): boolean | undefined {
   return raw === "true";
 }
 
+/** `baseline=false` turns digests off; `baselineFirstRoundAbove` / `baselineAbove` set the thresholds. */
+function baselineFrom(get: Context): PortwardenProps["baseline"] {
+  const enabled = bool(get, "baseline");
+  const firstRoundAbove = integer(get, "baselineFirstRoundAbove");
+  const above = integer(get, "baselineAbove");
+  if (enabled === false) return false;
+  if (firstRoundAbove === undefined && above === undefined) return undefined;
+  return {
+    ...(firstRoundAbove !== undefined ? { firstRoundAbove } : {}),
+    ...(above !== undefined ? { above } : {}),
+  };
+}
+
 /** Context keys (cdk.json "context" or `-c key=value`) → construct props; unknown values fail with the key name. */
 export function propsFromContext(get: Context): PortwardenProps {
   const props: Record<string, unknown> = {
@@ -82,6 +95,7 @@ export function propsFromContext(get: Context): PortwardenProps {
     organizationId: text(get, "organizationId"),
     expectedNodes: integer(get, "expectedNodes"),
     coveragePeriodHours: integer(get, "coveragePeriodHours"),
+    baseline: baselineFrom(get),
   };
   return Object.fromEntries(Object.entries(props).filter(([, v]) => v !== undefined)) as PortwardenProps;
 }

@@ -23,6 +23,10 @@ export const ENV = {
   securityHub: "SECURITY_HUB",
   /** Coverage slices of 1-65535 (lib/coverage): each round adds one; absent or 0: none. */
   coverageSlices: "COVERAGE_SLICES",
+  /** Discover: how long the round lock is held at most (the state machine's timeout), in seconds. */
+  roundLockSeconds: "ROUND_LOCK_SECONDS",
+  /** Notify: the baseline digest policy as JSON (`false` turns digests off); absent: the defaults. */
+  baseline: "BASELINE",
 } as const;
 
 /** The environment the handlers validate once per cold start (a bad value names the variable). */
@@ -43,6 +47,11 @@ export const handlerEnvironmentSchema = z.object({
     .string()
     .regex(/^\d{1,4}$/, "is not a whole number")
     .optional(),
+  [ENV.roundLockSeconds]: z
+    .string()
+    .regex(/^\d{1,6}$/, "is not a number of seconds")
+    .optional(),
+  [ENV.baseline]: z.string().max(200).optional(),
 });
 export type HandlerEnvironment = z.infer<typeof handlerEnvironmentSchema>;
 

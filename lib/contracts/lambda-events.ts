@@ -63,6 +63,8 @@ export const notifyEventSchema = discoverOutputSchema
       .loose()
       .optional(),
     mapError: z.object({ Error: z.string().optional(), Cause: z.string().optional() }).loose().optional(),
+    /** The previous Notify pass's output, when the state machine loops back for more alerts. */
+    notify: z.lazy(() => notifyOutputSchema).optional(),
   })
   .loose();
 export type NotifyEvent = z.infer<typeof notifyEventSchema>;
@@ -79,5 +81,14 @@ export const notifyOutputSchema = z.object({
   failed: z.number().int().min(0),
   /** IPs with stored history this round's (complete) discovery no longer lists. */
   staleIps: z.array(z.string()),
+  /** Baseline digests sent and the alerts they stand for (recorded as sent), over all passes. */
+  digests: z.number().int().min(0),
+  recorded: z.number().int().min(0),
+  /** True: this pass stopped near its deadline with alerts left; the state machine runs Notify again. */
+  more: z.boolean(),
+  /** Where the next pass goes on in the outbox (opaque). */
+  cursor: z.string().max(8192).optional(),
+  /** Notify passes so far in this round. */
+  passes: z.number().int().min(1),
 });
 export type NotifyOutput = z.infer<typeof notifyOutputSchema>;

@@ -7,7 +7,7 @@ import { clusterIdsKeyFor } from "../contracts/deployment.ts";
 import { type NotifyEvent, type ScanBatchOutput, scanBatchOutputSchema } from "../contracts/lambda-events.ts";
 import { InputError } from "../errors/errors.ts";
 import type { StateStore } from "../state/types.ts";
-import { type FinishedRound, finishRound, type RoundTally } from "./round-outcome.ts";
+import { type FinishedRound, type FinishOptions, finishRound, type RoundTally } from "./round-outcome.ts";
 import type { TargetFailure } from "./scan-stage.ts";
 
 /**
@@ -112,7 +112,11 @@ async function discoveredIds(deps: MapRoundDeps, round: NotifyEvent): Promise<st
 }
 
 /** The Step Functions round's end (Notify): discovery's tallies plus the Map's, then `finishRound`. */
-export async function finishMapRound(deps: MapRoundDeps, round: NotifyEvent): Promise<FinishedRound> {
+export async function finishMapRound(
+  deps: MapRoundDeps,
+  round: NotifyEvent,
+  notify?: FinishOptions["notify"],
+): Promise<FinishedRound> {
   const written = round.map?.ResultWriterDetails;
   if (written && written.Bucket !== deps.bucket)
     throw new InputError(
@@ -126,6 +130,10 @@ export async function finishMapRound(deps: MapRoundDeps, round: NotifyEvent): Pr
     deps,
     { ...round, fanOutFailed: round.mapError !== undefined },
     [round.clusters, ...mapTallies(round.targets, results)],
-    { ...(deps.now ? { now: deps.now } : {}), knownIds: () => discoveredIds(deps, round) },
+    {
+      ...(deps.now ? { now: deps.now } : {}),
+      ...(notify ? { notify } : {}),
+      knownIds: () => discoveredIds(deps, round),
+    },
   );
 }

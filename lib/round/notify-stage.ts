@@ -57,6 +57,11 @@ export interface NotifyOptions {
   deadline?: number;
   /** Continue a drain where the previous pass stopped. */
   cursor?: string;
+  /**
+   * False for the passes after the first (the Notify loop): round-failed alerts and digests
+   * belong to the first pass only. Default: true unless a cursor is given.
+   */
+  firstPass?: boolean;
   /** How long a claim protects an alert being published. Default: 5 minutes. */
   leaseMs?: number;
   /** Outbox records read per page. Default: 100 (at least the notifier's batch size). */
@@ -86,7 +91,8 @@ export interface NotifyResult {
 
 /** Round-failed alerts sent one per target; more failures than this become one alert. */
 const MAX_SEPARATE_FAILURE_ALERTS = 5;
-const DEFAULT_LEASE_MS = 5 * 60_000;
+/** A claim outlives any publish call and the Notify Lambda's 2-minute timeout. */
+const DEFAULT_LEASE_MS = 3 * 60_000;
 const DEFAULT_PAGE_SIZE = 100;
 /** Count-pass pages are larger: only counts and a few worst findings are kept. */
 const COUNT_PAGE_SIZE = 500;
@@ -280,6 +286,7 @@ async function drainOutbox(
     at: string;
     deadline?: number;
     cursor?: string;
+    firstPass: boolean;
     leaseMs: number;
     pageSize: number;
     baseline: BaselinePolicy | false;
@@ -288,11 +295,11 @@ async function drainOutbox(
 ): Promise<{ more: boolean; cursor?: string }> {
   const { store, notifier } = deps;
   const batchSize = Math.max(1, notifier.batchSize ?? 10);
-  const pageSize = Math.max(options.pageSize, batchSize);
+  const pageSize = Math.max(options.pageSize, batchSize, store.outboxPageSize ?? 0);
   const lease = () => ({ owner: options.owner, now: Date.now(), leaseMs: options.leaseMs });
   const marks = await store.readMarks();
   const waiting =
-    options.baseline && options.cursor === undefined
+    options.baseline && options.firstPass
       ? await sendDigests(deps, options.baseline, { ...options, nowMs: Date.now() }, state, marks)
       : new Set<string>();
   const coveredByDigest = (record: ExposureRecord) => {
@@ -367,8 +374,8 @@ export async function notifyPending(
   const now = options.now ?? (() => new Date());
   const at = now().toISOString();
   const state: DrainState = { published: 0, failed: 0, recorded: 0, digests: 0, skipped: 0 };
-  const failures =
-    options.cursor === undefined ? roundFailedEvents(options.failedTargets ?? [], summary.roundId, at) : [];
+  const firstPass = options.firstPass ?? options.cursor === undefined;
+  const failures = firstPass ? roundFailedEvents(options.failedTargets ?? [], summary.roundId, at) : [];
   if (failures.length > 0) {
     try {
       await deps.notifier.publish(failures);
@@ -387,6 +394,7 @@ export async function notifyPending(
         at,
         ...(options.deadline !== undefined ? { deadline: options.deadline } : {}),
         ...(options.cursor !== undefined ? { cursor: options.cursor } : {}),
+        firstPass,
         leaseMs: options.leaseMs ?? DEFAULT_LEASE_MS,
         pageSize: options.pageSize ?? DEFAULT_PAGE_SIZE,
         baseline: options.baseline === false ? false : { ...DEFAULT_BASELINE_POLICY, ...options.baseline },

@@ -82,6 +82,8 @@ const TOMBSTONE_MAX_AGE_MS = 60_000;
  * reset; nothing of its content is echoed. Only regular files are read (no FIFO, device, symlink).
  */
 export class FileStateStore implements StateStore {
+  /** Claims and marks of a page are one write each: large pages, few rewrites of the file. */
+  readonly outboxPageSize = 5000;
   readonly path: string;
   private readonly lockPath: string;
   private readonly lockTimeoutMs: number;

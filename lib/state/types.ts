@@ -32,6 +32,8 @@ export interface FlushResult {
  * releases what the channel refused. Two publishers cannot both hold a live claim on one alert.
  */
 export interface StateStore {
+  /** Outbox records worth reading per page (the file store holds them all in memory anyway). */
+  readonly outboxPageSize?: number;
   /** Every record for one IP (DynamoDB: one Query on the IP's partition). */
   loadIp(ip: string): Promise<ExposureRecord[]>;
   /**

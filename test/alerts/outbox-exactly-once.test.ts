@@ -4,11 +4,14 @@ import { SQSClient } from "@aws-sdk/client-sqs";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { SnsNotifier } from "../../lib/alerts/sns-notifier.ts";
 import type { RoundSummary } from "../../lib/alerts/types.ts";
+import { parsePortSpec } from "../../lib/ports/port-spec.ts";
 import { notifyPending } from "../../lib/round/notify-stage.ts";
+import { runRound } from "../../lib/round/run-round.ts";
+import { targetsFromHosts } from "../../lib/round/targets.ts";
 import { DynamoStateStore } from "../../lib/state/dynamo-state-store.ts";
 import { createStateTable } from "../state/dynamo-table.ts";
 import { pendingRecords } from "../state/records.ts";
-import { type Moto, startMoto } from "../support/moto.ts";
+import { freePort, type Moto, startMoto } from "../support/moto.ts";
 import { countById, receiveAllBodies, topicWithQueue } from "../support/sns-queue.ts";
 
 // Concurrent publishers on one DynamoDB table and one topic (moto). What reaches the subscribed
@@ -119,5 +122,47 @@ describe("outbox publishing on DynamoDB + SNS (moto)", () => {
     expect(bodies.filter((b) => b.eventType === "new")).toHaveLength(2); // dev: 2 ≤ firstRoundAbove
     expect([...results, settle].reduce((n, r) => n + r.recorded, 0)).toBe(30);
     expect(await store().listPendingAlerts()).toEqual([]);
+  });
+
+  it("reports the round's findings and gets a round-failed alert out when DynamoDB is unreachable", async () => {
+    // Prepare: the state table's endpoint is a closed port; SNS (moto) works.
+    const { topicArn, queueUrl } = await topicWithQueue(sns, sqs, "alerts");
+    const down = new DynamoDBClient({
+      region: "us-east-1",
+      endpoint: `http://127.0.0.1:${await freePort()}`,
+      maxAttempts: 1,
+    });
+    // Act
+    const report = await runRound(
+      targetsFromHosts(["127.0.5.1"]),
+      {
+        scan: async (hosts) =>
+          hosts.map((ip) => ({
+            target: ip,
+            ip,
+            open: [10250],
+            closed: 0,
+            filtered: 0,
+            complete: true,
+            durationMs: 1,
+          })),
+        probe: async () => [],
+        store: new DynamoStateStore({ client: down, tableName: TABLE }),
+        notifier: new SnsNotifier({ client: sns, topicArn }),
+      },
+      { ports: parsePortSpec("10250"), roundId: "r-down" },
+    );
+    down.destroy();
+    // Assess
+    const bodies = (await receiveAllBodies(sqs, queueUrl)) as {
+      eventType: string;
+      id: string;
+      message?: string;
+    }[];
+    expect(report.round.complete).toBe(false);
+    expect(report.unrecorded?.map((f) => [f.ip, f.port, f.severity])).toEqual([["127.0.5.1", 10250, "high"]]);
+    const failed = bodies.filter((b) => b.eventType === "round-failed");
+    expect(failed.map((b) => b.id)).toEqual(["127.0.5.1|round-failed|r-down", "state|round-failed|r-down"]);
+    expect(failed[0]?.message).toMatch(/1 finding\(s\) unrecorded: high kubelet 10250/);
   });
 });

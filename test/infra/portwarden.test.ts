@@ -62,7 +62,7 @@ describe("Portwarden construct with defaults and a pager", () => {
     // Assess
     template.hasResourceProperties("AWS::Scheduler::Schedule", {
       ScheduleExpression: "rate(1 hour)",
-      FlexibleTimeWindow: { Mode: "FLEXIBLE", MaximumWindowInMinutes: 15 },
+      FlexibleTimeWindow: { Mode: "FLEXIBLE", MaximumWindowInMinutes: 10 },
       Target: Match.objectLike({
         Arn: Match.anyValue(),
         RetryPolicy: { MaximumRetryAttempts: 3, MaximumEventAgeInSeconds: 3600 },
