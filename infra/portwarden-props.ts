@@ -213,7 +213,6 @@ export function resolvePortwardenProps(props: PortwardenProps): ResolvedPortward
   checkRange("roundTimeout (minutes)", roundTimeout.toMinutes(), 5, 24 * 60);
   const schedule = checkSchedule(props.schedule ?? "rate(1 hour)");
   const scheduleWindow = props.scheduleWindow ?? Duration.minutes(10);
-  checkNoOverlap(schedule, scheduleWindow, roundTimeout);
   const baseline =
     props.baseline === undefined
       ? { ...DEFAULT_BASELINE_POLICY }
@@ -246,6 +245,8 @@ export function resolvePortwardenProps(props: PortwardenProps): ResolvedPortward
     portsPerNode: portSet.size + (coverageSlices > 0 ? Math.ceil(65535 / coverageSlices) : 0),
     roundBudgetSeconds: Math.min(roundTimeout.toSeconds(), period ?? Number.POSITIVE_INFINITY),
   });
+  // After the budget: a schedule too short for the nodes is the more useful message.
+  checkNoOverlap(schedule, scheduleWindow, roundTimeout);
   return {
     schedule,
     scheduleWindow,
