@@ -1,5 +1,6 @@
 import { isIP } from "node:net";
 import { catalogEntryFor } from "../catalog/kubernetes-ports.ts";
+import { serviceFacts } from "../catalog/services.ts";
 import type {
   AlertEvent,
   AlertEventType,
@@ -118,11 +119,17 @@ const KIND_MEANING: Record<FindingKind, string> = {
 /** `CRITICAL new exposure: kubelet on 127.0.2.1:10250` — the one-line gist, used everywhere. */
 export function alertHeadline(event: AlertEvent): string {
   const f = event.finding;
-  const service = safeText(f.service || "unknown service", MAX_NAME_CHARS);
-  const where = endpointText(f);
+  const expected =
+    f.expected && f.expected !== f.service ? ` (expected ${safeText(f.expected, MAX_NAME_CHARS)})` : "";
+  const service = `${safeText(f.service || "unknown service", MAX_NAME_CHARS)}`;
+  const where = `${endpointText(f)}${expected}`;
   switch (event.eventType) {
     case "new":
       return `${f.severity.toUpperCase()} new ${KIND_TITLE[f.kind]}: ${service} on ${where}`;
+    case "escalated":
+      return `${f.severity.toUpperCase()} escalated ${KIND_TITLE[f.kind]}: ${service} on ${where}`;
+    case "de-escalated":
+      return `DE-ESCALATED ${KIND_TITLE[f.kind]}: ${service} on ${where} (now ${f.severity})`;
     case "resolved":
       return `RESOLVED ${KIND_TITLE[f.kind]}: ${service} on ${where} (was ${f.severity})`;
     case "round-failed":
@@ -139,12 +146,19 @@ export function whyItMatters(event: AlertEvent): string {
   if (event.eventType === "resolved") {
     return "portwarden no longer sees it open in consecutive complete scans; no action needed if this was intended.";
   }
-  const exposes = catalogEntryFor(f.port)?.exposes;
-  return exposes ? `${exposes} ${KIND_MEANING[f.kind]}` : KIND_MEANING[f.kind];
+  const change =
+    event.eventType === "escalated"
+      ? "A probe now proves a worse state than before. "
+      : event.eventType === "de-escalated"
+        ? "A probe now proves a better state than before (e.g. authentication turned back on). "
+        : "";
+  // What answered decides what it exposes, not the port number.
+  const exposes = serviceFacts(f.service)?.exposes;
+  return `${change}${exposes ? `${exposes} ` : ""}${KIND_MEANING[f.kind]}`;
 }
 
 export function fixText(finding: Finding): string {
-  const fix = finding.fix ?? catalogEntryFor(finding.port)?.fix;
+  const fix = finding.fix ?? serviceFacts(finding.service)?.fix ?? catalogEntryFor(finding.port)?.fix;
   return safeText(
     fix ?? "Close the port or restrict its security-group rule to the addresses that need it.",
     600,
@@ -156,10 +170,18 @@ export function causeText(cause: ChangeCause): string {
   return safeText(`${cause.eventName} by ${cause.actor} at ${cause.at}`, 300);
 }
 
+const EVENT_LABEL: Record<AlertEventType, string> = {
+  new: "NEW",
+  escalated: "ESCALATED",
+  "de-escalated": "DE-ESCALATED",
+  resolved: "RESOLVED",
+  "round-failed": "FAILED",
+};
+
 /** A console line: severity, event, kind, endpoint, service, evidence, where (and the cause, if known). */
 export function consoleLine(event: AlertEvent): string {
   const f = event.finding;
-  const label = event.eventType === "new" ? "NEW" : event.eventType === "resolved" ? "RESOLVED" : "FAILED";
+  const label = EVENT_LABEL[event.eventType];
   const detail =
     event.eventType === "round-failed"
       ? safeText(event.message ?? "round failed", MAX_EVIDENCE_CHARS)
@@ -188,14 +210,15 @@ export function emailText(event: AlertEvent): string {
   const lines = [
     alertHeadline(event),
     "",
-    `What:           ${safeText(f.service, MAX_NAME_CHARS)} on port ${f.portSpec ?? f.port}/tcp, severity ${f.severity}, ${KIND_TITLE[f.kind]}`,
+    `What:           ${safeText(f.service, MAX_NAME_CHARS)} on port ${f.portSpec ?? f.port}/tcp, severity ${f.severity}, ${KIND_TITLE[f.kind]}${f.expected && f.expected !== f.service ? ` (the port catalogue expects ${safeText(f.expected, MAX_NAME_CHARS)} here)` : ""}`,
     `Where:          ${[where, isIP(f.ip) ? `IP ${f.ip}` : ""].filter(Boolean).join(", ")}`,
     `Why it matters: ${whyItMatters(event)}`,
     event.eventType === "round-failed"
       ? `What failed:    ${safeText(event.message ?? "no detail", MAX_EVIDENCE_CHARS)}`
       : `Evidence:       ${safeText(f.evidence, MAX_EVIDENCE_CHARS)}`,
   ];
-  if (event.eventType === "new") lines.push(`How to fix:     ${fixText(f)}`);
+  if (event.eventType === "new" || event.eventType === "escalated")
+    lines.push(`How to fix:     ${fixText(f)}`);
   if (event.cause) lines.push(`Caused by:      ${causeText(event.cause)}`);
   if (event.firstSeen) lines.push(`First seen:     ${event.firstSeen}`);
   lines.push(`Reported at:    ${event.at}`, `Alert id:       ${event.id}`, "");

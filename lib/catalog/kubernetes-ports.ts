@@ -312,8 +312,17 @@ export const KUBERNETES_PORTS: readonly CatalogEntry[] = [
   ),
 ];
 
-/** The catalogue entry covering `port`, if any. */
+/** Index into KUBERNETES_PORTS + 1 per port (0: not in the catalogue): one array read per lookup. */
+const ENTRY_INDEX = (() => {
+  const index = new Uint8Array(65536);
+  KUBERNETES_PORTS.forEach((e, i) => {
+    index.fill(i + 1, e.from, e.to + 1);
+  });
+  return index;
+})();
+
+/** The catalogue entry covering `port`, if any: what is *expected* there, never what answered. */
 export function catalogEntryFor(port: number): CatalogEntry | undefined {
-  for (const e of KUBERNETES_PORTS) if (port >= e.from && port <= e.to) return e;
-  return undefined;
+  const slot = Number.isInteger(port) && port >= 0 && port <= 65535 ? (ENTRY_INDEX[port] ?? 0) : 0;
+  return slot === 0 ? undefined : KUBERNETES_PORTS[slot - 1];
 }

@@ -1,8 +1,9 @@
 import { type CatalogEntry, catalogEntryFor, KUBERNETES_PORTS } from "../catalog/kubernetes-ports.ts";
+import { serviceFacts, unprovenSeverity } from "../catalog/services.ts";
 import { atLeast, SEVERITIES, type Severity, severityRank } from "../catalog/severity.ts";
 import { PortSet } from "../ports/port-set.ts";
 import type { ProbeResult } from "../probes/types.ts";
-import type { Finding, FindingKind, NodeContext } from "./types.ts";
+import { type Finding, type FindingKind, HOST_FINDING_PORT, type NodeContext } from "./types.ts";
 
 /** What classification knows about one scanned IP. */
 export interface ClassifyInput extends NodeContext {
@@ -43,12 +44,6 @@ function pathFor(port: number, input: ClassifyInput): Path {
   return "no-rule";
 }
 
-/**
- * Severity of a port the catalogue does not know: medium, lowered below when the rule exposing it
- * admits only specific public CIDRs.
- */
-const UNKNOWN_PORT_SEVERITY: Severity = "medium";
-
 function kindFor(path: Path): FindingKind {
   // No SG data (--targets): the scan itself proved the port reachable from here, so it is exposed.
   return path === "no-rule" ? "unexplained" : "exposed";
@@ -67,37 +62,74 @@ function pathNote(path: Path): string | undefined {
   }
 }
 
-/** A probe that answered tells more than the catalogue; one that failed tells nothing. */
-function usefulProbe(probe: ProbeResult | undefined): ProbeResult | undefined {
-  if (!probe) return undefined;
-  return probe.verdict === "error" || probe.verdict === "no-answer" ? undefined : probe;
-}
-
-/** A probe's service name when it identified one ("unknown"/empty tell nothing). */
-function knownService(name: string | undefined): string | undefined {
-  return name && name !== "unknown" ? name : undefined;
-}
-
+/**
+ * The finding of one open port. With an identifying probe: what answered, rated from proof. Without
+ * one (silence, timeout, not probed): `unknown`, rated by policy (the catalogue's default for the
+ * port, never critical) and `basis: "policy"`, so the diff keeps an earlier proven verdict instead.
+ */
 function openPortFinding(port: number, input: ClassifyInput, probe: ProbeResult | undefined): Finding {
-  const entry = catalogEntryFor(port);
+  // The probe carries the round's catalogue lookup for this port (an array read either way).
+  const entry = probe?.expected ?? catalogEntryFor(port);
   const path = pathFor(port, input);
-  const proven = usefulProbe(probe);
-  let severity = proven?.severity ?? entry?.severity ?? UNKNOWN_PORT_SEVERITY;
+  const proven = probe?.severity !== undefined;
+  let severity = probe?.severity ?? unprovenSeverity(entry);
   // Reachable only from chosen networks: the audience is smaller, so is the urgency.
   if (path === "public-cidr") severity = lowerSeverity(severity);
-  const proof = proven?.evidence ?? "TCP connect succeeded";
+  const service = proven && probe ? probe.service : "unknown";
+  const proof = proven
+    ? (probe?.evidence ?? "")
+    : `${probe ? `not identified this round (${probe.evidence})` : "TCP connect succeeded, not probed"}; rated by policy${entry ? ` as the expected ${entry.service}` : " as an unknown open port"}`;
   const note = pathNote(path);
   return {
     ...context(input),
     ip: input.ip,
     port,
-    service: knownService(proven?.service) ?? entry?.service ?? "unknown",
+    service,
+    ...(entry ? { expected: entry.service } : {}),
+    basis: proven ? "probe" : "policy",
     severity,
     kind: kindFor(path),
     evidence: note ? `${proof}; ${note}` : proof,
-    fix: entry?.fix ?? UNKNOWN_PORT_FIX,
+    fix: serviceFacts(service)?.fix ?? entry?.fix ?? UNKNOWN_PORT_FIX,
   };
 }
+
+/** Open ports at and above which a host answering most scanned ports is a SYN proxy or tarpit. */
+export const ANSWERS_EVERYTHING_MIN_OPEN = 64;
+/** Fraction of the scanned ports open from which such a host answers "everything". */
+export const ANSWERS_EVERYTHING_FRACTION = 0.5;
+
+/** True when a host's open ports say "SYN proxy or tarpit" rather than "services". */
+export function answersEverything(openCount: number, scannedCount: number): boolean {
+  return openCount >= ANSWERS_EVERYTHING_MIN_OPEN && openCount >= ANSWERS_EVERYTHING_FRACTION * scannedCount;
+}
+
+/**
+ * One finding for a host that answers on (nearly) every port, stored as port 0 with the open range
+ * as `portSpec`; only ports whose probe identified a service get findings of their own.
+ */
+function answersEverythingFinding(input: ClassifyInput, identified: number): Finding {
+  const first = input.open[0] ?? 0;
+  const last = input.open[input.open.length - 1] ?? first;
+  const path = pathFor(first, input);
+  const note = pathNote(path);
+  const facts = serviceFacts(TARPIT_SERVICE);
+  const evidence = `answers on ${input.open.length} of ${input.scanned.size} scanned ports (a SYN proxy or tarpit?): probed at most 32, ${identified} identified and reported separately, the rest reported here as one finding`;
+  return {
+    ...context(input),
+    ip: input.ip,
+    port: HOST_FINDING_PORT,
+    portSpec: first === last ? String(first) : `${first}-${last}`,
+    service: TARPIT_SERVICE,
+    basis: "policy",
+    severity: path === "public-cidr" ? "low" : "medium",
+    kind: kindFor(path),
+    evidence: note ? `${evidence}; ${note}` : evidence,
+    ...(facts ? { fix: facts.fix } : {}),
+  };
+}
+
+const TARPIT_SERVICE = "tarpit";
 
 function latentFinding(
   entry: CatalogEntry,
@@ -140,7 +172,14 @@ function context(input: ClassifyInput): NodeContext {
  */
 export function classifyExposures(input: ClassifyInput): Finding[] {
   const probes = new Map((input.probes ?? []).map((p) => [p.port, p]));
-  const findings = input.open.map((port) => openPortFinding(port, input, probes.get(port)));
+  let findings: Finding[];
+  if (answersEverything(input.open.length, input.scanned.size)) {
+    const identified = input.open.filter((port) => probes.get(port)?.severity !== undefined);
+    findings = identified.map((port) => openPortFinding(port, input, probes.get(port)));
+    findings.push(answersEverythingFinding(input, identified.length));
+  } else {
+    findings = input.open.map((port) => openPortFinding(port, input, probes.get(port)));
+  }
   if (!input.internetAllowed) return findings;
   const open = PortSet.fromPorts(input.open);
   for (const entry of LATENT_WORTHY) {

@@ -1,6 +1,12 @@
 import { severityRank } from "../catalog/severity.ts";
 import type { PortSet } from "../ports/port-set.ts";
-import { type ExposureRecord, type Finding, findingKey } from "./types.ts";
+import {
+  type ExposureRecord,
+  type Finding,
+  findingKey,
+  HOST_FINDING_PORT,
+  type PendingAlert,
+} from "./types.ts";
 
 /** How history turns into alerts. */
 export interface DiffPolicy {
@@ -43,6 +49,9 @@ export interface DiffResult {
   writes: ExposureRecord[];
   /** Findings that queued a "new" alert. */
   newExposures: Finding[];
+  /** Findings whose proven verdict got worse ("escalated" alert) or better ("de-escalated"). */
+  escalated: Finding[];
+  deEscalated: Finding[];
   /** Findings that queued (or, with alertOnResolved off, would have queued) a "resolved" alert. */
   resolved: Finding[];
   /** Records open after this round (all kinds). */
@@ -60,6 +69,7 @@ export function findingOf(record: ExposureRecord): Finding {
     pendingAlert: _pending,
     lastAlertedAt: _alerted,
     alertClaim: _claim,
+    verdictSince: _verdictSince,
     version: _version,
     ...finding
   } = record;
@@ -72,11 +82,45 @@ function materiallyChanged(record: ExposureRecord, finding: Finding): boolean {
     record.severity !== finding.severity ||
     record.kind !== finding.kind ||
     record.service !== finding.service ||
+    record.basis !== finding.basis ||
+    record.expected !== finding.expected ||
     record.portSpec !== finding.portSpec ||
     record.account !== finding.account ||
     record.cluster !== finding.cluster ||
     record.instanceId !== finding.instanceId
   );
+}
+
+/**
+ * This round's finding, or, when nothing could tell this round (`basis: "policy"`) and the record
+ * holds a proven verdict, the finding with that verdict kept: a slow or silent probe never drops a
+ * proven severity to a default, so the next round's proof is not an "escalation" either.
+ */
+function withStableVerdict(record: ExposureRecord, finding: Finding): Finding {
+  if (finding.basis !== "policy" || record.basis === "policy" || record.kind !== finding.kind) return finding;
+  const { service, expected, basis, severity, evidence, fix } = record;
+  const { expected: _expected, basis: _basis, fix: _fix, ...where } = finding;
+  return {
+    ...where,
+    service,
+    severity,
+    evidence,
+    ...(expected !== undefined ? { expected } : {}),
+    ...(basis !== undefined ? { basis } : {}),
+    ...(fix !== undefined ? { fix } : {}),
+  };
+}
+
+/**
+ * What a changed verdict announces: proof of a worse state escalates, proof of a better one
+ * de-escalates (low priority). An undelivered "new" stays "new": it goes out with the latest verdict.
+ */
+function verdictAlert(record: ExposureRecord, finding: Finding): PendingAlert | undefined {
+  if (finding.basis === "policy") return undefined;
+  const change = severityRank(record.severity) - severityRank(finding.severity);
+  if (change === 0) return undefined;
+  if (record.pendingAlert === "new") return "new";
+  return change > 0 ? "escalated" : "de-escalated";
 }
 
 function withoutPending(record: ExposureRecord): ExposureRecord {
@@ -89,7 +133,8 @@ function withoutPending(record: ExposureRecord): ExposureRecord {
  * - a finding with no record, or whose record was resolved longer than the flap quiet period ago,
  *   opens a record with a pending "new" alert (latent → exposed is new: they have different keys);
  * - a finding still open is written only when it changed materially, was being missed, or its
- *   lastSeen is older than the refresh interval; it escalates to a new alert if it got more severe;
+ *   lastSeen is older than the refresh interval; a round whose probe could not tell keeps the
+ *   proven verdict; proof of a worse state queues "escalated", of a better one "de-escalated";
  * - an open record missing from N consecutive *complete* scans is resolved with a pending
  *   "resolved" alert; an incomplete scan neither resolves nor counts a miss;
  * - a suppressed finding, or a latent record superseded by a real open port, closes quietly.
@@ -101,29 +146,38 @@ export function diffExposures(input: DiffInput): DiffResult {
   const previous = new Map(input.previous.map((r) => [r.key, r]));
   const currentKeys = new Set(input.current.map((f) => findingKey(f)));
   const suppressedKeys = new Set((input.suppressed ?? []).map((f) => findingKey(f)));
-  const result: DiffResult = { writes: [], newExposures: [], resolved: [], open: [] };
+  const result: DiffResult = {
+    writes: [],
+    newExposures: [],
+    escalated: [],
+    deEscalated: [],
+    resolved: [],
+    open: [],
+  };
 
-  for (const finding of input.current) {
-    const key = findingKey(finding);
+  for (const current of input.current) {
+    const key = findingKey(current);
     const record = previous.get(key);
     if (!record) {
       const created: ExposureRecord = {
-        ...finding,
+        ...current,
         key,
         status: "open",
         firstSeen: nowIso,
         lastSeen: nowIso,
         missedCompleteScans: 0,
         pendingAlert: "new",
+        verdictSince: nowIso,
         version: 0,
       };
       result.writes.push(created);
-      result.newExposures.push(finding);
+      result.newExposures.push(current);
       result.open.push(created);
       continue;
     }
     if (record.status === "resolved") {
       const flapping = nowMs - Date.parse(record.lastSeen) < policy.flapQuietMs;
+      const finding = flapping ? withStableVerdict(record, current) : current;
       const reopened: ExposureRecord = {
         ...withoutPending(record),
         ...finding,
@@ -131,25 +185,29 @@ export function diffExposures(input: DiffInput): DiffResult {
         lastSeen: nowIso,
         missedCompleteScans: 0,
         // A flap neither alerts again nor sends the "resolved" that may still wait in the outbox.
-        ...(flapping ? {} : { firstSeen: nowIso, pendingAlert: "new" as const }),
+        ...(flapping ? {} : { firstSeen: nowIso, pendingAlert: "new" as const, verdictSince: nowIso }),
       };
       result.writes.push(reopened);
       if (!flapping) result.newExposures.push(finding);
       result.open.push(reopened);
       continue;
     }
-    const escalated = severityRank(finding.severity) < severityRank(record.severity);
+    const finding = withStableVerdict(record, current);
+    const alert = verdictAlert(record, finding);
     const stale = nowMs - Date.parse(record.lastSeen) >= policy.lastSeenRefreshMs;
     if (materiallyChanged(record, finding) || record.missedCompleteScans > 0 || stale) {
+      const verdictChanged = record.severity !== finding.severity || record.service !== finding.service;
       const updated: ExposureRecord = {
         ...record,
         ...finding,
         lastSeen: nowIso,
         missedCompleteScans: 0,
-        ...(escalated ? { pendingAlert: "new" as const } : {}),
+        ...(verdictChanged ? { verdictSince: nowIso } : {}),
+        ...(alert ? { pendingAlert: alert } : {}),
       };
       result.writes.push(updated);
-      if (escalated) result.newExposures.push(finding);
+      if (alert === "escalated") result.escalated.push(finding);
+      if (alert === "de-escalated") result.deEscalated.push(finding);
       result.open.push(updated);
     } else {
       result.open.push(record);
@@ -167,7 +225,7 @@ export function diffExposures(input: DiffInput): DiffResult {
     }
     const notLookedAt =
       !input.scanComplete ||
-      (input.scanned !== undefined && !input.scanned.has(record.port)) ||
+      (input.scanned !== undefined && record.port !== HOST_FINDING_PORT && !input.scanned.has(record.port)) ||
       (record.kind === "latent" && input.sgKnown === false);
     if (notLookedAt) {
       result.open.push(record);

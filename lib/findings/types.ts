@@ -22,7 +22,16 @@ export interface Finding extends NodeContext {
   port: number;
   /** For latent findings over a range (e.g. NodePorts), the SPEC; otherwise absent. */
   portSpec?: string;
+  /** What answered, identified by protocol (`docker`, `kubelet`, `http`…); `unknown` when nothing could tell. */
   service: string;
+  /** The service the port catalogue expects on this port number, when it has an entry. */
+  expected?: string;
+  /**
+   * `probe`: service and severity follow what a probe proved. `policy`: nothing could tell this
+   * round, so the severity is the documented policy's; the diff keeps an earlier proven verdict.
+   * Absent on latent findings and on records written before verdicts had a basis (read as `probe`).
+   */
+  basis?: "probe" | "policy";
   severity: Severity;
   kind: FindingKind;
   /** One line of proof, safe to print (no secrets). */
@@ -31,12 +40,22 @@ export interface Finding extends NodeContext {
   fix?: string;
 }
 
+/** The port of a host-level finding (a host answering every port): not a real port, never scanned. */
+export const HOST_FINDING_PORT = 0;
+
 export function findingKey(f: { ip: string; port: number; kind?: FindingKind }): string {
   // Latent findings live beside an open finding on the same port without colliding.
   return f.kind === "latent" ? `${f.ip}#${f.port}#latent` : `${f.ip}#${f.port}`;
 }
 
-export type AlertEventType = "new" | "resolved" | "round-failed";
+/**
+ * `escalated`: a probe proved a worse state of an open finding (its own alert, not "new");
+ * `de-escalated`: proof of a better state (auth turned back on), alerted at low priority.
+ */
+export type AlertEventType = "new" | "escalated" | "de-escalated" | "resolved" | "round-failed";
+
+/** What an open or resolved record may still have to announce (the outbox). */
+export type PendingAlert = "new" | "escalated" | "de-escalated" | "resolved";
 
 /** What the state keeps per finding key, across rounds. */
 export interface ExposureRecord extends Finding {
@@ -47,7 +66,7 @@ export interface ExposureRecord extends Finding {
   /** Consecutive complete scans that did not see it open (resolution needs N, default 2). */
   missedCompleteScans: number;
   /** Outbox: an alert that must still be accepted by the notifier. Cleared only after it is. */
-  pendingAlert?: "new" | "resolved";
+  pendingAlert?: PendingAlert;
   lastAlertedAt?: string;
   /**
    * Store-owned: a publisher's claim on the pending alert (see StateStore.claimAlerts). Another
@@ -55,6 +74,8 @@ export interface ExposureRecord extends Finding {
    * pending alert drops the claim.
    */
   alertClaim?: AlertClaim;
+  /** When the current proven verdict (service + severity) was first seen; ids escalation alerts. */
+  verdictSince?: string;
   /** Optimistic concurrency: stores write conditionally on the version they loaded. */
   version: number;
 }

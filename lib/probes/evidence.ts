@@ -40,9 +40,22 @@ export function htmlTitle(body: string): string | undefined {
   return title === "" ? undefined : title;
 }
 
+/**
+ * `3 keys`, `1 member`: a count a service reported, printed only when it is a sane whole number
+ * (etcd sends int64 counts as strings; anything else, e.g. `-1e+300`, is "an unreadable count").
+ */
+export function countText(value: unknown, noun: string): string {
+  const text = typeof value === "number" ? String(value) : typeof value === "string" ? value.trim() : "";
+  if (!/^\d{1,15}$/.test(text)) return `an unreadable ${noun} count`;
+  const count = Number(text);
+  return `${count} ${noun}${count === 1 ? "" : "s"}`;
+}
+
 /** `items` count of a Kubernetes list that was read completely, or a note that it was cut. */
-export function listSize(body: string, truncated: boolean, noun: string): string {
+export function listSize(body: string, truncated: boolean, noun: string, capBytes: number): string {
   const items = truncated ? undefined : parseJsonObject(body)?.items;
-  if (Array.isArray(items)) return `${items.length} ${noun}${items.length === 1 ? "" : "s"}`;
-  return `a ${noun} list larger than ${Math.floor(body.length / 1024)} KB, not read further`;
+  if (Array.isArray(items)) return countText(items.length, noun);
+  if (truncated && body.length >= capBytes)
+    return `a ${noun} list longer than ${Math.round(capBytes / 1024)} KB, not read further`;
+  return `a ${noun} list that could not be read completely`;
 }

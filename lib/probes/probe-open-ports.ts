@@ -1,16 +1,8 @@
 import { isIP } from "node:net";
+import pLimit from "p-limit";
+import { type CatalogEntry, catalogEntryFor } from "../catalog/kubernetes-ports.ts";
 import { InputError } from "../errors/errors.ts";
-import {
-  fingerprint,
-  probeApiServer,
-  probeControlPlaneComponent,
-  probeDocker,
-  probeEtcd,
-  probeInsecureApi,
-  probeKubelet,
-  probeKubeletReadOnly,
-  type ServiceProbe,
-} from "./service-probes.ts";
+import { identifyService } from "./service-probes.ts";
 import type { ProbeOpenPorts, ProbeResult } from "./types.ts";
 
 /** Per-step timeout (connect, TLS, silence between bytes) when the caller gives none. */
@@ -18,31 +10,22 @@ export const DEFAULT_PROBE_TIMEOUT_MS = 2_000;
 /** Ports probed at once per IP when the caller gives no concurrency: probes are few and polite. */
 export const DEFAULT_PROBE_CONCURRENCY = 4;
 const MAX_PROBE_CONCURRENCY = 32;
-/** One port's probe (all its steps) ends within this many step timeouts, deadline or not. */
-const PORT_BUDGET_STEPS = 4;
+/**
+ * One port's probe (handshake, up to seven signature requests, a banner) ends within this many
+ * step timeouts, deadline or not. Real services answer each step in milliseconds.
+ */
+const PORT_BUDGET_STEPS = 6;
 /** Slack for the safety net over a probe's own timers. */
 const SAFETY_NET_GRACE_MS = 100;
-
-/** Which probe speaks to which well-known port; every other port gets a fingerprint. */
-export const PROBE_FOR_PORT: ReadonlyMap<number, ServiceProbe> = new Map([
-  [443, probeApiServer],
-  [2375, probeDocker],
-  [2376, probeDocker],
-  [2379, probeEtcd],
-  [2380, probeEtcd],
-  [6443, probeApiServer],
-  [8001, probeInsecureApi],
-  [8080, probeInsecureApi],
-  [8443, probeApiServer],
-  [10250, probeKubelet],
-  [10255, probeKubeletReadOnly],
-  [10257, probeControlPlaneComponent],
-  [10259, probeControlPlaneComponent],
-]);
-
-export function probeForPort(port: number): ServiceProbe {
-  return PROBE_FOR_PORT.get(port) ?? fingerprint;
-}
+/** Open ports identified per IP and round; the rest are reported as not probed. */
+export const MAX_PROBED_PORTS_PER_HOST = 32;
+/** Time all probes of one IP may take together, when the caller gives none. */
+export const DEFAULT_HOST_PROBE_BUDGET_MS = 15_000;
+/**
+ * A host with more open ports than it may have probed, whose first this-many probed ports all
+ * stayed silent, is answering without a service (SYN proxy, tarpit): the rest are not probed.
+ */
+const SILENT_SAMPLE = 8;
 
 function positiveInteger(value: number | undefined, field: string, fallback: number): number {
   if (value === undefined) return fallback;
@@ -51,27 +34,23 @@ function positiveInteger(value: number | undefined, field: string, fallback: num
   return value;
 }
 
-const unprobed = (port: number, why: string): ProbeResult => ({
+const unprobed = (port: number, expected: CatalogEntry | undefined, why: string): ProbeResult => ({
   port,
   service: "unknown",
+  ...(expected ? { expected } : {}),
   verdict: "error",
   evidence: why,
 });
 
 /** Resolves by `until` whatever the probe does: a bug in one probe cannot stall a round. */
-function withinBudget(probe: Promise<ProbeResult>, port: number, until: number): Promise<ProbeResult> {
+function withinBudget(
+  probe: Promise<ProbeResult>,
+  fallback: ProbeResult,
+  until: number,
+): Promise<ProbeResult> {
   let timer: NodeJS.Timeout | undefined;
   const safetyNet = new Promise<ProbeResult>((resolve) => {
-    timer = setTimeout(
-      () =>
-        resolve({
-          port,
-          service: "unknown",
-          verdict: "no-answer",
-          evidence: "probe abandoned at its time limit",
-        }),
-      Math.max(0, until - Date.now()) + SAFETY_NET_GRACE_MS,
-    );
+    timer = setTimeout(() => resolve(fallback), Math.max(0, until - Date.now()) + SAFETY_NET_GRACE_MS);
   });
   return Promise.race([probe, safetyNet]).finally(() => clearTimeout(timer));
 }
@@ -79,45 +58,96 @@ function withinBudget(probe: Promise<ProbeResult>, port: number, until: number):
 async function probeOnePort(
   ip: string,
   port: number,
+  expected: CatalogEntry | undefined,
   timeoutMs: number,
   deadline: number,
 ): Promise<ProbeResult> {
-  if (!Number.isInteger(port) || port < 1 || port > 65535) return unprobed(port, `not a TCP port: ${port}`);
   const now = Date.now();
   const until = Math.min(deadline, now + PORT_BUDGET_STEPS * timeoutMs);
-  if (until <= now) return unprobed(port, "not probed: the deadline had passed");
+  if (until <= now) return unprobed(port, expected, "not probed: no probe time left this round");
+  const abandoned: ProbeResult = {
+    ...unprobed(port, expected, "probe abandoned at its time limit"),
+    verdict: "no-answer",
+  };
   try {
-    return await withinBudget(probeForPort(port)({ ip, port }, { timeoutMs, until }), port, until);
+    const found = identifyService({ ip, port }, { timeoutMs, until }, expected).then(
+      (identification): ProbeResult => ({ port, ...(expected ? { expected } : {}), ...identification }),
+    );
+    return await withinBudget(found, abandoned, until);
   } catch {
     // Probes do not throw by contract; if one does, its port is still reported, without raw details.
-    return unprobed(port, "probe failed unexpectedly");
+    return unprobed(port, expected, "probe failed unexpectedly");
   }
 }
 
+/** Catalogue ports first (they matter most), then the rest, each ascending. */
+function probeOrder(
+  ports: readonly number[],
+  entries: ReadonlyMap<number, CatalogEntry | undefined>,
+): number[] {
+  const known = ports.filter((p) => entries.get(p) !== undefined);
+  const other = ports.filter((p) => entries.get(p) === undefined);
+  return [...known, ...other];
+}
+
 /**
- * Probes every open port of one IP with read-only, bounded requests and returns one result per
- * distinct port, ascending. Never throws for a port (reports `error`/`no-answer`); throws
- * InputError only for a bad `ip` or option.
+ * Identifies what answers on every open port of one IP with read-only, bounded requests and
+ * returns one result per distinct port, ascending. Bounds per IP: at most
+ * MAX_PROBED_PORTS_PER_HOST ports (catalogue ports first), `hostBudgetMs` in total, and when the
+ * host has more open ports than that and the first SILENT_SAMPLE probes all stay silent, no more
+ * (a host answering on every port). Never throws for a port; throws InputError only for a bad
+ * `ip` or option.
  */
 export const probeOpenPorts: ProbeOpenPorts = async (ip, ports, options = {}) => {
   if (isIP(ip) === 0) throw new InputError("ip", `'${ip}' is not an IPv4 or IPv6 address`);
   const timeoutMs = positiveInteger(options.timeoutMs, "timeoutMs", DEFAULT_PROBE_TIMEOUT_MS);
+  const hostBudgetMs = positiveInteger(options.hostBudgetMs, "hostBudgetMs", DEFAULT_HOST_PROBE_BUDGET_MS);
   const concurrency = Math.min(
     positiveInteger(options.concurrency, "concurrency", DEFAULT_PROBE_CONCURRENCY),
     MAX_PROBE_CONCURRENCY,
   );
   if (options.deadline !== undefined && !Number.isFinite(options.deadline))
     throw new InputError("deadline", `must be an epoch time in ms, got ${options.deadline}`);
-  const deadline = options.deadline ?? Number.POSITIVE_INFINITY;
+  const deadline = Math.min(options.deadline ?? Number.POSITIVE_INFINITY, Date.now() + hostBudgetMs);
   const unique = [...new Set(ports)].sort((a, b) => a - b);
-  const results = new Array<ProbeResult>(unique.length);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < unique.length) {
-      const index = next++;
-      results[index] = await probeOnePort(ip, unique[index] as number, timeoutMs, deadline);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(concurrency, unique.length) }, worker));
-  return results;
+  // The one catalogue lookup per port this round: results carry it to classification.
+  const entries = new Map(unique.map((port) => [port, catalogEntryFor(port)]));
+  const ordered = probeOrder(unique, entries);
+  const chosen = new Set(ordered.slice(0, MAX_PROBED_PORTS_PER_HOST));
+  const crowded = unique.length > MAX_PROBED_PORTS_PER_HOST;
+  let silent = 0;
+  let answered = 0;
+  const limit = pLimit(concurrency);
+  const byPort = new Map(
+    ordered
+      .map((port) => {
+        const expected = entries.get(port);
+        if (!Number.isInteger(port) || port < 1 || port > 65535)
+          return Promise.resolve<ProbeResult>(unprobed(port, expected, `not a TCP port: ${port}`));
+        if (!chosen.has(port)) {
+          return Promise.resolve<ProbeResult>(
+            unprobed(
+              port,
+              expected,
+              `not probed: ${unique.length} open ports, at most ${MAX_PROBED_PORTS_PER_HOST} are probed per host`,
+            ),
+          );
+        }
+        return limit(async () => {
+          if (crowded && answered === 0 && silent >= SILENT_SAMPLE) {
+            return unprobed(
+              port,
+              expected,
+              `not probed: the first ${SILENT_SAMPLE} probed of ${unique.length} open ports all stayed silent (a host answering every port)`,
+            );
+          }
+          const result = await probeOnePort(ip, port, expected, timeoutMs, deadline);
+          if (result.severity !== undefined) answered++;
+          else silent++;
+          return result;
+        });
+      })
+      .map((result, i) => [ordered[i] as number, result] as const),
+  );
+  return Promise.all(unique.map((port) => byPort.get(port) as Promise<ProbeResult>));
 };

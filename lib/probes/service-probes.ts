@@ -1,5 +1,6 @@
-import { catalogEntryFor } from "../catalog/kubernetes-ports.ts";
-import type { Severity } from "../catalog/severity.ts";
+import type { CatalogEntry } from "../catalog/kubernetes-ports.ts";
+import { ordinaryServiceSeverity } from "../catalog/services.ts";
+import { atLeast, type Severity } from "../catalog/severity.ts";
 import {
   type CertificateSummary,
   type ExchangeLimits,
@@ -10,7 +11,7 @@ import {
   readBanner,
   tlsCertificate,
 } from "./bounded-io.ts";
-import { htmlTitle, listSize, parseJsonObject, remoteText, versionText } from "./evidence.ts";
+import { countText, htmlTitle, listSize, parseJsonObject, remoteText, versionText } from "./evidence.ts";
 import type { ProbeResult } from "./types.ts";
 
 /** Time one port's probe may take: each step's timeout, and an end no step may pass. */
@@ -20,217 +21,267 @@ export interface ProbeBudget {
   readonly until: number;
 }
 
-/** A read-only probe of one service on one open port. Never throws. */
-export type ServiceProbe = (target: ProbeTarget, budget: ProbeBudget) => Promise<ProbeResult>;
-
 /** Small answers (`/version`, `/healthz`, titles, banners). */
 const SMALL_READ_BYTES = 4 * 1024;
 /** Lists (pods): enough to recognise the kind and count a few items, never a whole node's pods. */
 const LIST_READ_BYTES = 16 * 1024;
-/** How long a silent port gets to send a banner before we speak first. */
+/** Metrics: Go runtime families come first; 32 KB reaches the exporter's own names. */
+const METRICS_READ_BYTES = 32 * 1024;
+/** One request (connect, answer, body) ends within this many step timeouts. */
+const REQUEST_BUDGET_STEPS = 2;
+/** How long a server that rejected TLS and HTTP gets to send a banner (SSH speaks first). */
 const BANNER_WAIT_MS = 800;
 
 /** etcd v3 range over every key ("\0" to "\0"), counting only: no value and no key leaves etcd. */
 export const ETCD_COUNT_ALL_KEYS = { key: "AA==", range_end: "AA==", count_only: true } as const;
 
+/** What a probe concluded, before the port and the expected entry are attached. */
+type Identification = Omit<ProbeResult, "port" | "expected">;
+
 const limits = (budget: ProbeBudget, maxBytes: number): ExchangeLimits => ({ ...budget, maxBytes });
 
-function result(
-  target: ProbeTarget,
+const identified = (
   service: string,
   verdict: ProbeResult["verdict"],
+  severity: Severity,
   evidence: string,
-  severity?: Severity,
-): ProbeResult {
-  return { port: target.port, service, verdict, evidence, ...(severity ? { severity } : {}) };
-}
+): Identification => ({ service, verdict, severity, evidence });
 
-function unanswered(target: ProbeTarget, service: string, what: string, failed: Failed): ProbeResult {
-  const verdict = failed.failure === "timeout" ? "no-answer" : "error";
-  return result(target, service, verdict, `${what}: ${failed.detail}`);
-}
-
-/** The answer spoke a different protocol than the one we tried: fingerprint instead. */
-const spokeSomethingElse = (failed: Failed): boolean =>
-  failed.failure === "tls" || failed.failure === "protocol" || failed.failure === "reset";
+/** Nothing could tell what runs there: no severity, so the last proven verdict or the policy applies. */
+const inconclusive = (evidence: string, verdict: ProbeResult["verdict"] = "no-answer"): Identification => ({
+  service: "unknown",
+  verdict,
+  evidence,
+});
 
 const hasKind = (body: string, kind: string): boolean => new RegExp(`"kind"\\s*:\\s*"${kind}"`).test(body);
 
 const statusText = (status: number): string =>
   status === 401 ? "401 Unauthorized" : status === 403 ? "403 Forbidden" : String(status);
 
-const isAuthRefusal = (status: number): boolean => status === 401 || status === 403;
+const overWhat = (tls: boolean): string => (tls ? "over TLS" : "over plain HTTP");
 
-const serviceName = (port: number, fallback: string): string => catalogEntryFor(port)?.service ?? fallback;
+/**
+ * One port's HTTP conversation over the transport the handshake chose. Answers are memoised per
+ * request, so signatures that read the same path (`/version`: Docker, etcd, API server) cost one
+ * request. After a timeout or reset the service is treated as unable to answer this round.
+ */
+class Conversation {
+  private readonly answers = new Map<string, Promise<HttpAnswer | Failed>>();
+  /** The first failure that means "could not answer" (timeout, reset), with what was asked. */
+  stalled?: string;
+  clientCertRequired = false;
+  notHttp = false;
+  /** An answer was cut by time, not by size (a trickling server): skip to the generic answer. */
+  slow = false;
+  /** Requests that got an HTTP answer, for the evidence of what was ruled out. */
+  readonly asked: string[] = [];
 
-/** Kubelet API (10250, HTTPS): anonymous `GET /pods` is the whole node (logs, exec, env). */
-export const probeKubelet: ServiceProbe = async (target, budget) => {
-  const answer = await httpRequest(
-    target,
-    { tls: true, method: "GET", path: "/pods" },
-    limits(budget, LIST_READ_BYTES),
+  constructor(
+    readonly target: ProbeTarget,
+    readonly budget: ProbeBudget,
+    readonly tls: boolean,
+  ) {}
+
+  get(path: string, maxBytes = SMALL_READ_BYTES): Promise<HttpAnswer | Failed> {
+    return this.exchange(`GET ${path}`, maxBytes, (bounds) =>
+      httpRequest(this.target, { tls: this.tls, method: "GET", path }, bounds),
+    );
+  }
+
+  post(path: string, json: unknown): Promise<HttpAnswer | Failed> {
+    return this.exchange(`POST ${path}`, SMALL_READ_BYTES, (bounds) =>
+      httpRequest(this.target, { tls: this.tls, method: "POST", path, json }, bounds),
+    );
+  }
+
+  private exchange(
+    what: string,
+    maxBytes: number,
+    send: (bounds: ExchangeLimits) => Promise<HttpAnswer | Failed>,
+  ): Promise<HttpAnswer | Failed> {
+    if (this.stalled || this.notHttp || this.clientCertRequired)
+      return Promise.resolve({ ok: false, failure: "error", detail: "not asked" });
+    let answer = this.answers.get(what);
+    if (!answer) {
+      // One request may not eat the whole port's budget (a server trickling bytes forever).
+      const until = Math.min(this.budget.until, Date.now() + REQUEST_BUDGET_STEPS * this.budget.timeoutMs);
+      answer = send({ timeoutMs: this.budget.timeoutMs, until, maxBytes }).then((outcome) => {
+        if (outcome.ok && outcome.truncated && Buffer.byteLength(outcome.body) < maxBytes) this.slow = true;
+        if (outcome.ok) this.asked.push(`${what} ${outcome.status}`);
+        else if (outcome.failure === "client-cert-required") this.clientCertRequired = true;
+        else if (outcome.failure === "protocol") this.notHttp = true;
+        else if (outcome.failure !== "refused") this.stalled ??= `${what}: ${outcome.detail}`;
+        return outcome;
+      });
+      this.answers.set(what, answer);
+    }
+    return answer;
+  }
+}
+
+interface Context {
+  readonly expected: CatalogEntry | undefined;
+  readonly certificate: CertificateSummary | undefined;
+}
+
+/** A service signature: identifies its service from the conversation, or returns undefined. */
+interface Signature {
+  /** Catalogue services whose ports try this signature first (an ordering hint, never a verdict). */
+  readonly expectedOn: readonly string[];
+  readonly identify: (talk: Conversation, context: Context) => Promise<Identification | undefined>;
+}
+
+/** Docker's own headers, or its error JSON (`{"message": …}` and nothing else) refusing /version. */
+const isDockerAnswer = (answer: HttpAnswer): boolean => {
+  if (
+    answer.headers["api-version"] !== undefined ||
+    answer.headers["docker-experimental"] !== undefined ||
+    /^Docker\//.test(String(answer.headers.server ?? ""))
+  )
+    return true;
+  const error = parseJsonObject(answer.body);
+  return (
+    (answer.status === 401 || answer.status === 403) &&
+    error !== undefined &&
+    Object.keys(error).length === 1 &&
+    typeof error.message === "string"
   );
-  if (!answer.ok) {
-    return spokeSomethingElse(answer)
-      ? fingerprintOther(target, budget)
-      : unanswered(target, "kubelet", "GET /pods", answer);
-  }
-  if (answer.status === 200 && hasKind(answer.body, "PodList")) {
-    const pods = listSize(answer.body, answer.truncated, "pod");
-    return result(
-      target,
-      "kubelet",
-      "anonymous-access",
-      `GET /pods answered 200 without credentials (${pods}): anonymous kubelet, exec into any pod on the node`,
-      "critical",
-    );
-  }
-  if (isAuthRefusal(answer.status)) {
-    return result(
-      target,
-      "kubelet",
-      "auth-required",
-      `GET /pods answered ${statusText(answer.status)} without credentials: kubelet authentication is on, but the API is reachable`,
-      "high",
-    );
-  }
-  return result(target, "kubelet", "reachable", `GET /pods answered ${answer.status} over TLS`);
 };
 
-/** Kubelet read-only port (10255, plain HTTP): no authentication exists there at all. */
-export const probeKubeletReadOnly: ServiceProbe = async (target, budget) => {
-  const answer = await httpRequest(
-    target,
-    { tls: false, method: "GET", path: "/pods" },
-    limits(budget, LIST_READ_BYTES),
-  );
-  if (!answer.ok) {
-    return spokeSomethingElse(answer)
-      ? fingerprintOther(target, budget)
-      : unanswered(target, "kubelet-readonly", "GET /pods", answer);
-  }
-  if (answer.status === 200 && hasKind(answer.body, "PodList")) {
-    const pods = listSize(answer.body, answer.truncated, "pod");
-    return result(
-      target,
-      "kubelet-readonly",
-      "anonymous-access",
-      `GET /pods answered 200 over plain HTTP without credentials (${pods}): kubelet read-only port leaks pod specs`,
-      "critical",
+/** Docker Engine API, on any port: `GET /version` with ApiVersion = root on the node. */
+const docker: Signature = {
+  expectedOn: ["docker", "docker-tls"],
+  identify: async (talk) => {
+    const answer = await talk.get("/version");
+    if (!answer.ok) return undefined;
+    const parsed = parseJsonObject(answer.body);
+    const apiVersion = versionText(parsed?.ApiVersion);
+    const how = talk.tls ? "over TLS without a client certificate" : "over plain HTTP";
+    if (answer.status === 200 && apiVersion !== undefined && versionText(parsed?.Version) !== undefined) {
+      return identified(
+        "docker",
+        "anonymous-access",
+        "critical",
+        `Docker Engine ${versionText(parsed?.Version)} (API ${apiVersion}) answered GET /version ${how} without credentials: anyone can run privileged containers, root on the node`,
+      );
+    }
+    if (!isDockerAnswer(answer)) return undefined;
+    const api = versionText(answer.headers["api-version"]);
+    return identified(
+      "docker",
+      answer.status === 401 || answer.status === 403 ? "auth-required" : "reachable",
+      "high",
+      `Docker Engine API${api ? ` ${api}` : ""} (its headers or error JSON) answered GET /version ${statusText(answer.status)} ${overWhat(talk.tls)}: authorization refuses, but the API is reachable`,
     );
-  }
-  return fingerprintOther(target, budget);
+  },
 };
 
 /** etcd's answer when role-based auth is on and no token was sent (gRPC InvalidArgument → 400). */
 const ETCD_USER_AUTH_ERROR = /user name is empty|invalid auth token|permission denied/;
 
-async function etcdKeyCount(
-  target: ProbeTarget,
-  tls: boolean,
-  budget: ProbeBudget,
-): Promise<{ text: string; userAuth: boolean }> {
-  const answer = await httpRequest(
-    target,
-    { tls, method: "POST", path: "/v3/kv/range", json: ETCD_COUNT_ALL_KEYS },
-    limits(budget, SMALL_READ_BYTES),
-  );
-  if (!answer.ok) return { text: `POST /v3/kv/range (count only): ${answer.detail}`, userAuth: false };
-  if (answer.status === 200) {
-    const count = parseJsonObject(answer.body)?.count ?? "0";
-    const keys = typeof count === "string" || typeof count === "number" ? Number(count) : Number.NaN;
-    if (Number.isFinite(keys))
-      return { text: `POST /v3/kv/range (count only, no values read) counted ${keys} keys`, userAuth: false };
-  }
-  if (ETCD_USER_AUTH_ERROR.test(answer.body) || isAuthRefusal(answer.status)) {
-    return {
-      text: `POST /v3/kv/range answered ${answer.status}: etcd user auth is on (passwords are all that is left)`,
-      userAuth: true,
-    };
-  }
-  return { text: `POST /v3/kv/range answered ${answer.status}`, userAuth: false };
-}
-
-/**
- * etcd (2379 client, 2380 peer): `GET /version` over HTTP, then HTTPS without a client certificate.
- * Any answer means no client-cert auth: critical. The v3 count-only range proves data access (or
- * shows that etcd's own user auth stands in the way).
- */
-export const probeEtcd: ServiceProbe = async (target, budget) => {
-  for (const tls of [false, true]) {
-    const answer = await httpRequest(
-      target,
-      { tls, method: "GET", path: "/version" },
-      limits(budget, SMALL_READ_BYTES),
-    );
-    if (answer.ok) {
-      const version = versionText(parseJsonObject(answer.body)?.etcdserver);
-      // Go answers plain HTTP on a TLS port with 400: try TLS next.
-      if (answer.status !== 200 || version === undefined) continue;
-      const how = tls ? "over TLS without a client certificate" : "over plain HTTP";
-      const data = await etcdKeyCount(target, tls, budget);
-      // No client-cert auth is critical either way; user auth only narrows what is proven.
-      return result(
-        target,
+/** etcd client port (2379: count-only range) or peer port (2380: `/members`), on any port. */
+const etcd: Signature = {
+  expectedOn: ["etcd"],
+  identify: async (talk) => {
+    const answer = await talk.get("/version");
+    if (!answer.ok || answer.status !== 200) return undefined;
+    const version = versionText(parseJsonObject(answer.body)?.etcdserver);
+    if (version === undefined) return undefined;
+    const how = talk.tls ? "over TLS without a client certificate" : "over plain HTTP";
+    const named = `etcd ${version} answered GET /version ${how}`;
+    const range = await talk.post("/v3/kv/range", ETCD_COUNT_ALL_KEYS);
+    if (range.ok && range.status === 200) {
+      const count = countText(parseJsonObject(range.body)?.count ?? "0", "key");
+      return identified(
         "etcd",
-        data.userAuth ? "reachable" : "anonymous-access",
-        `etcd ${version} answered GET /version ${how}; ${data.text}`,
+        "anonymous-access",
         "critical",
+        `${named}; POST /v3/kv/range (count only, no values read) counted ${count}: the whole cluster state, Secrets included, without credentials`,
       );
     }
-    if (answer.failure === "client-cert-required") {
-      return result(
-        target,
+    if (range.ok && (ETCD_USER_AUTH_ERROR.test(range.body) || range.status === 401)) {
+      return identified(
         "etcd",
         "auth-required",
-        "TLS handshake refused without a client certificate: etcd client-cert auth is on, but the port is reachable",
         "high",
+        `${named}; POST /v3/kv/range answered ${range.status}: no client-certificate auth, etcd user auth refused the read (passwords are all that is left)`,
       );
     }
-    if (answer.failure === "timeout") return unanswered(target, "etcd", "GET /version", answer);
-  }
-  return fingerprintOther(target, budget);
+    if (range.ok && range.status === 404) {
+      // The peer listener serves /version and /members but not the v3 gateway.
+      const members = await talk.get("/members");
+      if (members.ok && members.status === 200 && members.body.trimStart().startsWith("[")) {
+        let count = "a member list";
+        try {
+          const list: unknown = JSON.parse(members.body);
+          if (Array.isArray(list)) count = countText(list.length, "member");
+        } catch {
+          // Cut at the byte cap: the list exists, its length is unknown.
+        }
+        return identified(
+          "etcd-peer",
+          "reachable",
+          "high",
+          `${named} on its peer port; GET /members answered 200 without a peer certificate (${count}): peer-client-cert-auth is off, raft and snapshots are open to anyone who can reach it`,
+        );
+      }
+    }
+    if (talk.stalled) return undefined;
+    return identified(
+      "etcd",
+      "reachable",
+      "high",
+      `${named}; POST /v3/kv/range ${range.ok ? `answered ${range.status}` : `failed (${range.detail})`}: reachable without a client certificate`,
+    );
+  },
 };
 
-/** Kubernetes API server (6443, 443, 8443): version (normal), then an anonymous namespace list. */
-export const probeApiServer: ServiceProbe = async (target, budget) => {
-  const version = await httpRequest(
-    target,
-    { tls: true, method: "GET", path: "/version" },
-    limits(budget, SMALL_READ_BYTES),
-  );
-  if (!version.ok) {
-    return spokeSomethingElse(version)
-      ? fingerprintOther(target, budget)
-      : unanswered(target, serviceName(target.port, "kube-apiserver"), "GET /version", version);
-  }
-  const gitVersion = versionText(parseJsonObject(version.body)?.gitVersion);
-  const refusedStatus = isAuthRefusal(version.status) && hasKind(version.body, "Status");
-  if (gitVersion === undefined && !refusedStatus) return fingerprintOther(target, budget);
-  const named = gitVersion ? `Kubernetes API server ${gitVersion} (GET /version)` : "Kubernetes API server";
-  // limit=1 keeps the answer tiny; remainingItemCount still tells how many there are.
-  const list = await httpRequest(
-    target,
-    { tls: true, method: "GET", path: "/api/v1/namespaces?limit=1" },
-    limits(budget, LIST_READ_BYTES),
-  );
-  if (list.ok && list.status === 200 && hasKind(list.body, "NamespaceList")) {
-    return result(
-      target,
+/** Kubernetes API server: `/version` gitVersion (or a Status refusal), then an anonymous list. */
+const apiServer: Signature = {
+  expectedOn: ["kube-apiserver", "https", "https-alt"],
+  identify: async (talk) => {
+    const version = await talk.get("/version");
+    if (!version.ok) return undefined;
+    const gitVersion = versionText(parseJsonObject(version.body)?.gitVersion);
+    const refused = (version.status === 401 || version.status === 403) && hasKind(version.body, "Status");
+    if (gitVersion === undefined && !refused) return undefined;
+    // limit=1 keeps the answer tiny; remainingItemCount still tells how many there are.
+    const list = await talk.get("/api/v1/namespaces?limit=1", LIST_READ_BYTES);
+    if (!list.ok || list.status === 404) return undefined; // /version alone: a component, not the API
+    const named = `Kubernetes API server${gitVersion ? ` ${gitVersion}` : ""} ${overWhat(talk.tls)}`;
+    if (list.status === 200 && hasKind(list.body, "NamespaceList")) {
+      return identified(
+        "kube-apiserver",
+        "anonymous-access",
+        "critical",
+        `${named}: anonymous GET /api/v1/namespaces answered 200 (${namespaceCount(list)}): the API serves anonymous users`,
+      );
+    }
+    if (list.status === 401) {
+      return identified(
+        "kube-apiserver",
+        "auth-required",
+        "high",
+        `${named}: anonymous GET /api/v1/namespaces answered 401 Unauthorized (anonymous auth is off); the API is reachable from here`,
+      );
+    }
+    if (list.status === 403) {
+      const anonymous = /system:anonymous/.test(list.body);
+      return identified(
+        "kube-apiserver",
+        "auth-required",
+        "high",
+        `${named}: GET /api/v1/namespaces answered 403 Forbidden${anonymous ? " to system:anonymous (anonymous auth is ON, RBAC refused this request)" : ""}; the API is reachable from here`,
+      );
+    }
+    return identified(
       "kube-apiserver",
-      "anonymous-access",
-      `${named}: anonymous GET /api/v1/namespaces answered 200 (${namespaceCount(list)}): the API serves anonymous users`,
-      "critical",
+      "reachable",
+      "high",
+      `${named}: anonymous GET /api/v1/namespaces answered ${list.status}; the API is reachable from here`,
     );
-  }
-  const refusal = list.ok ? `answered ${statusText(list.status)}` : `failed (${list.detail})`;
-  return result(
-    target,
-    "kube-apiserver",
-    list.ok && isAuthRefusal(list.status) ? "auth-required" : "reachable",
-    `${named}: anonymous GET /api/v1/namespaces ${refusal}; the API is reachable from here`,
-    "high",
-  );
+  },
 };
 
 function namespaceCount(list: HttpAnswer): string {
@@ -239,105 +290,158 @@ function namespaceCount(list: HttpAnswer): string {
   const metadata = parsed?.metadata as { remainingItemCount?: unknown } | undefined;
   if (!Array.isArray(items)) return "a namespace list";
   const remaining = typeof metadata?.remainingItemCount === "number" ? metadata.remainingItemCount : 0;
-  const total = items.length + remaining;
-  return `${total} namespace${total === 1 ? "" : "s"}`;
+  return countText(items.length + remaining, "namespace");
 }
 
-/** API server insecure port (8080) or a `kubectl proxy` (8001): plain HTTP `/api` answering = admin. */
-export const probeInsecureApi: ServiceProbe = async (target, budget) => {
-  const answer = await httpRequest(
-    target,
-    { tls: false, method: "GET", path: "/api" },
-    limits(budget, SMALL_READ_BYTES),
-  );
-  if (answer.ok && answer.status === 200 && hasKind(answer.body, "APIVersions")) {
-    const service = target.port === 8001 ? "kubectl-proxy" : "kube-apiserver-insecure";
-    const what =
-      service === "kubectl-proxy"
-        ? "a kubectl proxy forwards anyone's requests with its user's credentials"
-        : "the API server's insecure port, no authentication or authorization";
-    return result(
-      target,
-      service,
-      "anonymous-access",
-      `GET /api answered 200 over plain HTTP without credentials: ${what}`,
-      "critical",
-    );
-  }
-  if (!answer.ok && answer.failure === "timeout")
-    return unanswered(target, serviceName(target.port, "http"), "GET /api", answer);
-  return fingerprintOther(target, budget);
-};
-
-/** kube-controller-manager (10257) / kube-scheduler (10259): `/healthz` answers anyone by design. */
-export const probeControlPlaneComponent: ServiceProbe = async (target, budget) => {
-  const service = serviceName(target.port, "control-plane");
-  const answer = await httpRequest(
-    target,
-    { tls: true, method: "GET", path: "/healthz" },
-    limits(budget, SMALL_READ_BYTES),
-  );
-  if (!answer.ok) {
-    return spokeSomethingElse(answer)
-      ? fingerprintOther(target, budget)
-      : unanswered(target, service, "GET /healthz", answer);
-  }
-  const healthy = answer.status === 200 ? " (healthz is public by design; the port should not be)" : "";
-  return result(
-    target,
-    service,
-    "reachable",
-    `GET /healthz answered ${statusText(answer.status)} over TLS: ${service} is reachable from here${healthy}`,
-    "high",
-  );
-};
-
-/** Docker Engine API (2375 plain, 2376 TLS): `GET /version` answering = root on the node. */
-export const probeDocker: ServiceProbe = async (target, budget) => {
-  const tls = target.port === 2376;
-  const service = serviceName(target.port, "docker");
-  const answer = await httpRequest(
-    target,
-    { tls, method: "GET", path: "/version" },
-    limits(budget, SMALL_READ_BYTES),
-  );
-  if (!answer.ok) {
-    if (answer.failure === "client-cert-required") {
-      return result(
-        target,
-        service,
+/** Kubelet `/pods`: 200 PodList (TLS: the API, plain: the read-only port), 401, 403 to system:anonymous. */
+const kubelet: Signature = {
+  expectedOn: ["kubelet", "kubelet-readonly"],
+  identify: async (talk) => {
+    const answer = await talk.get("/pods", LIST_READ_BYTES);
+    if (!answer.ok) return undefined;
+    if (answer.status === 200 && hasKind(answer.body, "PodList")) {
+      const pods = listSize(answer.body, answer.truncated, "pod", LIST_READ_BYTES);
+      return talk.tls
+        ? identified(
+            "kubelet",
+            "anonymous-access",
+            "critical",
+            `GET /pods answered 200 without credentials (${pods}): anonymous kubelet, exec into any pod on the node`,
+          )
+        : identified(
+            "kubelet-readonly",
+            "anonymous-access",
+            "critical",
+            `GET /pods answered 200 over plain HTTP without credentials (${pods}): kubelet read-only port leaks pod specs`,
+          );
+    }
+    if (!talk.tls) return undefined;
+    if (answer.status === 401 && /^Unauthorized\s*$/.test(answer.body)) {
+      return identified(
+        "kubelet",
         "auth-required",
-        "TLS handshake refused without a client certificate: Docker --tlsverify is on, but the API is reachable",
         "high",
+        "GET /pods answered 401 Unauthorized: kubelet anonymous auth is off (requests need a credential); the kubelet API is reachable from here",
       );
     }
-    return spokeSomethingElse(answer)
-      ? fingerprintOther(target, budget)
-      : unanswered(target, service, "GET /version", answer);
-  }
-  const parsed = parseJsonObject(answer.body);
-  const apiVersion = versionText(parsed?.ApiVersion);
-  if (answer.status === 200 && apiVersion !== undefined) {
-    const engine = versionText(parsed?.Version) ?? "unknown";
-    return result(
-      target,
-      service,
-      "anonymous-access",
-      `Docker Engine ${engine} (API ${apiVersion}) answered GET /version without credentials: anyone can run privileged containers, root on the node`,
-      "critical",
-    );
-  }
-  if (isAuthRefusal(answer.status)) {
-    return result(
-      target,
-      service,
-      "auth-required",
-      `GET /version answered ${statusText(answer.status)} without credentials: the Docker API is behind authentication, but reachable`,
-      "high",
-    );
-  }
-  return fingerprintOther(target, budget);
+    if (answer.status === 403 && /Forbidden \(user=system:anonymous/.test(answer.body)) {
+      return identified(
+        "kubelet",
+        "auth-required",
+        "high",
+        "GET /pods answered 403 Forbidden (user=system:anonymous): kubelet anonymous auth is ON and only authorization (Webhook) refused; one RBAC binding away from exec into every pod",
+      );
+    }
+    return undefined;
+  },
 };
+
+/** API server insecure port or a `kubectl proxy`: plain HTTP `/api` answering APIVersions = admin. */
+const insecureApi: Signature = {
+  expectedOn: ["kube-apiserver-insecure", "kubectl-proxy"],
+  identify: async (talk, { expected }) => {
+    if (talk.tls) return undefined;
+    const answer = await talk.get("/api");
+    if (!answer.ok || answer.status !== 200 || !hasKind(answer.body, "APIVersions")) return undefined;
+    // The two cannot be told apart by protocol; the port number only picks the more likely name.
+    const proxy = expected?.service === "kubectl-proxy";
+    return identified(
+      proxy ? "kubectl-proxy" : "kube-apiserver-insecure",
+      "anonymous-access",
+      "critical",
+      `GET /api answered 200 (APIVersions) over plain HTTP without credentials: ${proxy ? "a kubectl proxy forwards anyone's requests with its user's credentials" : "the Kubernetes API without authentication (insecure port or kubectl proxy)"}`,
+    );
+  },
+};
+
+/** Which metric family names which exporter. */
+const METRIC_FAMILIES: readonly { pattern: RegExp; service: string; severity: Severity; marker: string }[] = [
+  {
+    pattern: /^node_exporter_build_info\b|^node_uname_info\b/m,
+    service: "node-exporter",
+    severity: "medium",
+    marker: "node_exporter_build_info",
+  },
+  {
+    pattern: /^etcd_server_|^etcd_cluster_version\b/m,
+    service: "etcd-metrics",
+    severity: "medium",
+    marker: "etcd_server_*",
+  },
+  { pattern: /^kubeproxy_/m, service: "kube-proxy-metrics", severity: "medium", marker: "kubeproxy_*" },
+  {
+    pattern: /^container_cpu_|^cadvisor_version_info\b/m,
+    service: "cadvisor",
+    severity: "high",
+    marker: "container_* (cAdvisor)",
+  },
+  { pattern: /^felix_/m, service: "calico-felix", severity: "medium", marker: "felix_*" },
+];
+
+/** Prometheus `/metrics` without credentials: named by its metric families, not by the port. */
+const metrics: Signature = {
+  expectedOn: ["node-exporter", "etcd-metrics", "kube-proxy-metrics", "cadvisor", "calico-felix"],
+  identify: async (talk) => {
+    const answer = await talk.get("/metrics", METRICS_READ_BYTES);
+    if (!answer.ok || answer.status !== 200 || !/^# (TYPE|HELP) \w+/m.test(answer.body)) return undefined;
+    const families = new Set([...answer.body.matchAll(/^# TYPE (\w+)/gm)].map((m) => m[1])).size;
+    const family = METRIC_FAMILIES.find((f) => f.pattern.test(answer.body));
+    const build = /^node_exporter_build_info\{[^}]*version="([\w.+~-]{1,40})"/m.exec(answer.body)?.[1];
+    const what = family ? `${family.marker}${build ? ` version ${build}` : ""}` : "no exporter we know";
+    return identified(
+      family?.service ?? "prometheus-metrics",
+      "reachable",
+      family?.severity ?? "medium",
+      `GET /metrics answered 200 ${overWhat(talk.tls)} without credentials: Prometheus metrics (${what}; ${families} families in the first ${METRICS_READ_BYTES / 1024} KB)`,
+    );
+  },
+};
+
+const COMPONENTS = new Set(["kube-controller-manager", "kube-scheduler"]);
+const HEALTH_ENDPOINTS = new Set(["kubelet-healthz", "kube-proxy-health"]);
+
+/** Controller-manager / scheduler secure ports (`/healthz` over TLS, certificate CN), health endpoints. */
+const component: Signature = {
+  expectedOn: [...COMPONENTS, ...HEALTH_ENDPOINTS],
+  identify: async (talk, { expected, certificate }) => {
+    const answer = await talk.get("/healthz");
+    if (!answer.ok || answer.status !== 200) return undefined;
+    const ok = /^ok\s*$/.test(answer.body);
+    const proxyHealth = /"lastUpdated"/.test(answer.body);
+    if (!ok && !proxyHealth) return undefined;
+    const cn = certificate?.subject ?? "";
+    if (talk.tls) {
+      const byCert = [...COMPONENTS].find((name) => cn.includes(name));
+      const service =
+        byCert ?? (expected && COMPONENTS.has(expected.service) ? expected.service : "kubernetes-component");
+      return identified(
+        service,
+        "reachable",
+        "high",
+        `GET /healthz answered 200 "ok" over TLS (certificate CN=${remoteText(cn, 60) || "(none)"}): a Kubernetes component's secure port is reachable from here (healthz is public by design; the port should not be)`,
+      );
+    }
+    const service = proxyHealth
+      ? "kube-proxy-health"
+      : expected && HEALTH_ENDPOINTS.has(expected.service)
+        ? expected.service
+        : "healthz";
+    return identified(
+      service,
+      "reachable",
+      "low",
+      `GET /healthz answered 200 over plain HTTP: a health endpoint, it tells little beyond liveness`,
+    );
+  },
+};
+
+/** Checked in this order unless the port's catalogue entry moves one to the front. */
+const SIGNATURES: readonly Signature[] = [docker, etcd, apiServer, kubelet, insecureApi, metrics, component];
+
+function signaturesFor(expected: CatalogEntry | undefined): readonly Signature[] {
+  const first = expected ? SIGNATURES.find((s) => s.expectedOn.includes(expected.service)) : undefined;
+  return first ? [first, ...SIGNATURES.filter((s) => s !== first)] : SIGNATURES;
+}
 
 function describeCertificate(cert: CertificateSummary): string {
   const shown = cert.altNames.slice(0, 4).map((name) => remoteText(name, 60));
@@ -351,65 +455,123 @@ function describeCertificate(cert: CertificateSummary): string {
   return `TLS certificate CN=${remoteText(cert.subject, 60) || "(none)"}${sans}${issuer}`;
 }
 
-function describeHttp(answer: HttpAnswer, tls: boolean): string {
+/** `; expected kubelet-readonly here, but GET /pods 404, GET /version 404` when the catalogue expected more. */
+function notExpected(expected: CatalogEntry | undefined, talk: Conversation | undefined): string {
+  // A range (NodePorts) names a purpose, not a service that could be missing.
+  if (!expected || expected.from !== expected.to) return "";
+  const asked = talk && talk.asked.length > 0 ? `, but ${talk.asked.slice(0, 3).join(", ")}` : "";
+  return `; the catalogue expects ${expected.service} here${asked}`;
+}
+
+/** Generic HTTP(S): status, Server and title, rated as what it is, not as the port's catalogue entry. */
+async function webApplication(talk: Conversation, context: Context): Promise<Identification | undefined> {
+  const answer = await talk.get("/");
+  if (!answer.ok) return undefined;
   const server = remoteText(answer.headers.server, 60);
   const title = htmlTitle(answer.body);
-  return [
-    `${tls ? "HTTPS" : "HTTP"} GET / answered ${answer.status}`,
+  const parts = [
+    context.certificate ? describeCertificate(context.certificate) : undefined,
+    `${talk.tls ? "HTTPS" : "HTTP"} GET / answered ${answer.status}`,
     server ? `Server: ${server}` : undefined,
     title ? `title "${title}"` : undefined,
-  ]
-    .filter((part) => part !== undefined)
-    .join(", ");
+  ].filter((part) => part !== undefined);
+  return identified(
+    talk.tls ? "https" : "http",
+    "fingerprint",
+    ordinaryServiceSeverity(context.expected),
+    `${parts.join(", ")}${notExpected(context.expected, talk)}`,
+  );
+}
+
+/** A server that speaks first (SSH) or another non-HTTP protocol: its first line names it. */
+async function bannerService(
+  target: ProbeTarget,
+  budget: ProbeBudget,
+  expected: CatalogEntry | undefined,
+): Promise<Identification> {
+  const banner = await readBanner(target, Math.min(BANNER_WAIT_MS, budget.timeoutMs), limits(budget, 512));
+  if (!banner.ok || banner.line === undefined) {
+    return inconclusive(
+      `open, answered neither TLS nor HTTP, and sent no banner${banner.ok ? "" : ` (${banner.detail})`}`,
+    );
+  }
+  const line = remoteText(banner.line);
+  return identified(
+    line.startsWith("SSH-") ? "ssh" : "banner",
+    "fingerprint",
+    ordinaryServiceSeverity(expected),
+    `banner "${line}"${line.startsWith("SSH-") ? "" : notExpected(expected, undefined)}`,
+  );
+}
+
+type Transport =
+  | { kind: "tls"; certificate?: CertificateSummary }
+  | { kind: "mtls" }
+  | { kind: "plain" }
+  | { kind: "closed"; detail: string };
+
+/**
+ * TLS or plain, decided by the handshake and never by the port number: a completed handshake is
+ * TLS; a refusal without a client certificate is mutual TLS; anything that is not TLS (an HTTP 400
+ * to our ClientHello, a banner, a reset, silence) gets a plain-text try next.
+ */
+async function detectTransport(target: ProbeTarget, budget: ProbeBudget): Promise<Transport> {
+  const hello = await tlsCertificate(target, limits(budget, SMALL_READ_BYTES));
+  if (hello.ok) return { kind: "tls", ...(hello.certificate ? { certificate: hello.certificate } : {}) };
+  if (hello.failure === "client-cert-required") return { kind: "mtls" };
+  if (hello.failure === "refused") return { kind: "closed", detail: hello.detail };
+  return { kind: "plain" };
+}
+
+function mutualTls(expected: CatalogEntry | undefined): Identification {
+  // Authentication is proven; the service behind it is not: a sensitive expectation stays high.
+  const severity: Severity = expected && atLeast(expected.severity, "high") ? "high" : "medium";
+  return identified(
+    "mtls",
+    "auth-required",
+    severity,
+    `TLS handshake refused without a client certificate: client-certificate auth is on; what runs behind it cannot be identified without one${expected ? ` (the catalogue expects ${expected.service} here)` : ""}`,
+  );
 }
 
 /**
- * What is on an open port nobody told us about (NodePorts especially): the first banner line for
- * server-speaks-first protocols (SSH), else the TLS certificate, else HTTP status, Server and title.
+ * The one probe skeleton for every open port: transport from the handshake, then each service
+ * signature (the catalogue's expected one first), then generic HTTP, TLS or banner. Never throws.
  */
-export const fingerprint: ServiceProbe = (target, budget) =>
-  fingerprintAs(target, budget, catalogEntryFor(target.port)?.service);
-
-/** Fingerprint of a well-known port whose probe proved it runs something else: named by protocol. */
-const fingerprintOther: ServiceProbe = (target, budget) => fingerprintAs(target, budget, undefined);
-
-async function fingerprintAs(
+export async function identifyService(
   target: ProbeTarget,
   budget: ProbeBudget,
-  known: string | undefined,
-): Promise<ProbeResult> {
-  const banner = await readBanner(target, Math.min(BANNER_WAIT_MS, budget.timeoutMs), limits(budget, 512));
-  if (!banner.ok) return unanswered(target, known ?? "unknown", "connect", banner);
-  if (banner.line !== undefined) {
-    const line = remoteText(banner.line);
-    const service = known ?? (line.startsWith("SSH-") ? "ssh" : "unknown");
-    return result(target, service, "fingerprint", `banner "${line}"`);
+  expected: CatalogEntry | undefined,
+): Promise<Identification> {
+  const transport = await detectTransport(target, budget);
+  if (transport.kind === "closed")
+    return inconclusive(`connect refused (${transport.detail}): closed since the scan`, "error");
+  if (transport.kind === "mtls") return mutualTls(expected);
+  const context: Context = {
+    expected,
+    certificate: transport.kind === "tls" ? transport.certificate : undefined,
+  };
+  const talk = new Conversation(target, budget, transport.kind === "tls");
+  for (const signature of signaturesFor(expected)) {
+    const found = await signature.identify(talk, context);
+    if (found) return found;
+    if (talk.stalled || talk.notHttp || talk.clientCertRequired || talk.slow) break;
   }
-  const tls = await tlsCertificate(target, limits(budget, SMALL_READ_BYTES));
-  if (!tls.ok && tls.failure === "timeout") {
-    return result(
-      target,
-      known ?? "unknown",
-      "no-answer",
-      "open, but silent: no banner, TLS or HTTP answer in time",
+  if (talk.clientCertRequired) return mutualTls(expected);
+  if (!talk.stalled && !talk.notHttp) {
+    const web = await webApplication(talk, context);
+    if (web) return web;
+  }
+  if (talk.stalled && !talk.notHttp) {
+    return inconclusive(`could not tell what answers: ${talk.stalled}`);
+  }
+  if (transport.kind === "tls") {
+    return identified(
+      "tls",
+      "fingerprint",
+      ordinaryServiceSeverity(expected),
+      `${context.certificate ? describeCertificate(context.certificate) : "TLS without a certificate"}; no HTTP answer${notExpected(expected, undefined)}`,
     );
   }
-  const http = await httpRequest(
-    target,
-    { tls: tls.ok, method: "GET", path: "/" },
-    limits(budget, SMALL_READ_BYTES),
-  );
-  const parts = [tls.ok && tls.certificate ? describeCertificate(tls.certificate) : undefined];
-  if (http.ok) parts.push(describeHttp(http, tls.ok));
-  const evidence = parts.filter((part) => part !== undefined).join("; ");
-  const protocol = http.ok ? (tls.ok ? "https" : "http") : tls.ok ? "tls" : "unknown";
-  if (!http.ok && evidence === "") {
-    return result(
-      target,
-      known ?? protocol,
-      "no-answer",
-      `open; no banner, TLS or HTTP answer (${http.detail})`,
-    );
-  }
-  return result(target, known ?? protocol, "fingerprint", evidence);
+  return bannerService(target, budget, expected);
 }

@@ -1,14 +1,23 @@
+import type { CatalogEntry } from "../catalog/kubernetes-ports.ts";
 import type { Severity } from "../catalog/severity.ts";
 
 /**
- * What a probe proved about one open port. `severity` overrides the catalogue's default when set
- * (anonymous kubelet → critical; healthy auth → keeps catalogue default or lower).
+ * What a probe proved about one open port. The service is what *answered* (identified by
+ * protocol: TLS or plain, then the service's own signature), never what the port number
+ * suggests; `expected` is the catalogue's entry for the port number.
  */
 export interface ProbeResult {
   port: number;
-  /** Service name, refined by the probe (e.g. `etcd`, `kubelet`, `ssh`, `http`). */
+  /** What answered: `docker`, `kubelet`, `etcd-peer`, `node-exporter`, `http`, `ssh`, `tls`…; `unknown` when nothing could tell. */
   service: string;
+  /** The catalogue's entry for this port number (looked up once per port per round), if any. */
+  expected?: CatalogEntry;
   verdict: "anonymous-access" | "auth-required" | "reachable" | "fingerprint" | "no-answer" | "error";
+  /**
+   * Rating from proof, set whenever the probe identified what is there. Absent when nothing
+   * could tell (silence, timeout, reset, not probed): classification then keeps the last proven
+   * verdict or applies the documented policy.
+   */
   severity?: Severity;
   /** One line for the alert, e.g. "GET /pods answered 200 without credentials (12 pods)". No secrets. */
   evidence: string;
@@ -21,6 +30,8 @@ export interface ProbeOptions {
   concurrency?: number;
   /** Per-step timeout (connect, TLS, first byte) in ms. */
   timeoutMs?: number;
+  /** Time all probes of this IP may take together, in ms (default 15 s). */
+  hostBudgetMs?: number;
 }
 
 /** Probes every open port of one IP; never throws for a port, reports `error`/`no-answer` instead. */

@@ -21,7 +21,7 @@ export function alertId(record: ExposureRecord): string {
 export function alertEventFor(record: ExposureRecord, at: string): AlertEvent {
   return {
     id: alertId(record),
-    eventType: record.pendingAlert === "resolved" ? "resolved" : "new",
+    eventType: record.pendingAlert ?? "new",
     finding: findingOf(record),
     firstSeen: record.firstSeen,
     at,
@@ -134,9 +134,13 @@ export function roundFailedEvents(
   ];
 }
 
-/** New before resolved (resolved is lower priority), then most severe first. */
+/** Resolved and de-escalated are low priority. */
+const lowPriority = (r: ExposureRecord): boolean =>
+  r.pendingAlert === "resolved" || r.pendingAlert === "de-escalated";
+
+/** New and escalated before resolved and de-escalated, then most severe first. */
 function byPriority(a: ExposureRecord, b: ExposureRecord): number {
-  const typeOrder = Number(a.pendingAlert === "resolved") - Number(b.pendingAlert === "resolved");
+  const typeOrder = Number(lowPriority(a)) - Number(lowPriority(b));
   return typeOrder || severityRank(a.severity) - severityRank(b.severity) || a.key.localeCompare(b.key);
 }
 

@@ -12,6 +12,7 @@ import {
   type Probe,
   UV,
 } from "./connectors.ts";
+import { ownAddressTest } from "./own-addresses.ts";
 import { DEFAULT_TIMEOUTS, RttEstimator, type TimeoutPolicy } from "./rtt-estimator.ts";
 import type { ScanOptions, ScanProgress, ScanResult } from "./types.ts";
 
@@ -82,7 +83,8 @@ class HostScan {
   readonly sentinelEnd: number;
   readonly open: number[] = [];
   readonly startedAt = performance.now();
-  readonly loopback: boolean;
+  /** The target is one of this machine's own addresses: a self-connect is possible there. */
+  readonly ownAddress: boolean;
   finished = false;
   error: string | undefined;
 
@@ -93,12 +95,13 @@ class HostScan {
     private readonly timeouts: TimeoutPolicy,
     private readonly neighbours: RttEstimator,
     private readonly batch: RttEstimator,
+    ownAddress: boolean,
   ) {
     this.rtt = new RttEstimator(timeouts);
     const { order, priorityCount } = firstPassOrder(ports);
     this.order = order;
     this.sentinelEnd = priorityCount;
-    this.loopback = resolved.ip.startsWith("127.") || resolved.ip === "::1";
+    this.ownAddress = ownAddress;
   }
 
   /**
@@ -275,6 +278,8 @@ class ScanEngine {
   private probesDone = 0;
   private lastProgress = 0;
   private readonly probesTotal: number;
+  /** This machine's own addresses, read once per scan (interfaces can change between rounds). */
+  private readonly isOwnAddress = ownAddressTest();
   private openCount = 0;
   /** Group timing: every answer of every host feeds the batch and its host's /24 or /64 estimate. */
   private readonly batchRtt: RttEstimator;
@@ -340,7 +345,15 @@ class ScanEngine {
       const index = this.nextIndex++;
       this.hostPrefixRtt[index] = neighbours;
       this.hosts.push(
-        new HostScan(index, target, this.portsOf(target), this.tuning.timeouts, neighbours, this.batchRtt),
+        new HostScan(
+          index,
+          target,
+          this.portsOf(target),
+          this.tuning.timeouts,
+          neighbours,
+          this.batchRtt,
+          this.isOwnAddress(target.ip),
+        ),
       );
     }
   }
@@ -410,8 +423,9 @@ class ScanEngine {
     host.inflight--;
     this.probesDone++;
     if (status === 0) {
-      // A loopback connect to our own ephemeral port "succeeds" (TCP self-connect): not a listener.
-      const selfConnect = host.loopback && this.connector.localPort(probe) === probe.port;
+      // A connect to one of our own addresses from the same ephemeral port "succeeds" (TCP
+      // self-connect): not a listener. Decided per host once, so remote targets pay nothing.
+      const selfConnect = host.ownAddress && this.connector.localPort(probe) === probe.port;
       this.connector.reset(probe);
       this.classify(host, probe, selfConnect ? UV.ECONNREFUSED : 0);
     } else if (status === UV.ECONNREFUSED) {

@@ -13,14 +13,14 @@ export const SORT_KEY = "sk";
 
 /**
  * Sparse GSI holding only records with a pending alert (the outbox). Its partition key is the
- * record's own `pendingAlert` attribute ("new" | "resolved"): items without it are not indexed.
+ * record's own `pendingAlert` attribute ("new" | "escalated" | "de-escalated" | "resolved"): items without it are not indexed.
  */
 export const OUTBOX_INDEX_NAME = "outbox";
 export const OUTBOX_PARTITION_KEY = "pendingAlert";
 /** Outbox sort key: the item's partition key, so one node's pending alerts sit together. */
 export const OUTBOX_SORT_KEY = PARTITION_KEY;
 /** The values OUTBOX_PARTITION_KEY takes; listPendingAlerts queries each. */
-export const OUTBOX_PARTITIONS = ["new", "resolved"] as const;
+export const OUTBOX_PARTITIONS = ["new", "escalated", "de-escalated", "resolved"] as const;
 
 /** TTL attribute (Number, epoch seconds). Set only on resolved records; open ones never expire. */
 export const TTL_ATTRIBUTE = "expiresAt";

@@ -1,17 +1,17 @@
 import type { ExposureRecord } from "../findings/types.ts";
+import { OUTBOX_PARTITIONS } from "./dynamo-schema.ts";
 import type { ClaimLease } from "./stored-record.ts";
 import type { OutboxPage } from "./types.ts";
 
 /**
  * Outbox paging, leases and marks for the stores that hold every record in memory (the file and
- * memory stores), with the same order and cursor rules as DynamoDB's outbox index: "new" alerts
- * before "resolved" ones, then by record key.
+ * memory stores), with the same order and cursor rules as DynamoDB's outbox index: by pending
+ * alert type in OUTBOX_PARTITIONS order, then by record key.
  */
 
-const PARTITION_ORDER = { new: 0, resolved: 1 } as const;
-
 function position(record: ExposureRecord): [number, string] {
-  return [PARTITION_ORDER[record.pendingAlert ?? "resolved"], record.key];
+  // The same partition order as DynamoDB's outbox pages: new, escalated, de-escalated, resolved.
+  return [OUTBOX_PARTITIONS.indexOf(record.pendingAlert ?? "resolved"), record.key];
 }
 
 function after(a: [number, string], b: [number, string]): boolean {

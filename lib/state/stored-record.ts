@@ -11,6 +11,10 @@ export const exposureRecordSchema = z.object({
   port: z.number().int().min(0).max(65535),
   portSpec: z.string().max(200).optional(),
   service: z.string().max(100),
+  // Added with verdicts from proof; optional so records written before them still load.
+  expected: z.string().max(100).optional(),
+  basis: z.enum(["probe", "policy"]).optional(),
+  verdictSince: isoTimestamp.optional(),
   severity: z.enum(SEVERITIES),
   kind: z.enum(["exposed", "unexplained", "latent"]),
   evidence: z.string().max(2000),
@@ -23,7 +27,7 @@ export const exposureRecordSchema = z.object({
   firstSeen: isoTimestamp,
   lastSeen: isoTimestamp,
   missedCompleteScans: z.number().int().min(0),
-  pendingAlert: z.enum(["new", "resolved"]).optional(),
+  pendingAlert: z.enum(["new", "escalated", "de-escalated", "resolved"]).optional(),
   lastAlertedAt: isoTimestamp.optional(),
   alertClaim: z
     .object({
@@ -57,8 +61,11 @@ export function nextVersion(record: ExposureRecord): ExposureRecord {
 export function pendingAlertId(record: ExposureRecord): string | undefined {
   if (!record.pendingAlert) return undefined;
   if (record.pendingAlert === "resolved") return `${record.key}|resolved|${record.lastSeen}`;
-  // Severity is part of a "new" alert's identity: an escalation is a different alert, not a repeat.
-  return `${record.key}|new|${record.firstSeen}|${record.severity}`;
+  // A verdict change is its own alert, identified by when that verdict was first proven.
+  if (record.pendingAlert === "escalated" || record.pendingAlert === "de-escalated")
+    return `${record.key}|${record.pendingAlert}|${record.verdictSince ?? record.lastSeen}`;
+  // One "new" per opening: its identity does not change when the verdict does before delivery.
+  return `${record.key}|new|${record.firstSeen}`;
 }
 
 /** A claim only ever covers the alert it was taken for: a write that changed the alert drops it. */

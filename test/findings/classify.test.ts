@@ -8,18 +8,44 @@ const IP = "127.0.2.1";
 const scanned = parsePortSpec("kubernetes,9999");
 
 describe("classifyExposures: open ports", () => {
-  it("names an open catalogue port and takes its severity and fix from the catalogue", () => {
+  it("rates an open catalogue port nobody probed by policy: unknown service, expected name, catalogue severity and fix", () => {
     // Prepare / Act
     const [finding] = classifyExposures({ ip: IP, open: [10250], scanned });
     // Assess
     expect(finding).toMatchObject({
       ip: IP,
       port: 10250,
-      service: "kubelet",
+      service: "unknown",
+      expected: "kubelet",
+      basis: "policy",
       severity: "high",
       kind: "exposed",
+      evidence: "TCP connect succeeded, not probed; rated by policy as the expected kubelet",
     });
     expect(finding?.fix).toContain("anonymous-auth=false");
+  });
+
+  it("never rates an unproven port critical: the policy caps a critical catalogue default at high", () => {
+    const [finding] = classifyExposures({ ip: IP, open: [10255], scanned });
+    expect(finding).toMatchObject({ service: "unknown", expected: "kubelet-readonly", severity: "high" });
+  });
+
+  it("rates what answered, not the port: Docker found on 9100 is docker, critical, expected node-exporter", () => {
+    const probe: ProbeResult = {
+      port: 9100,
+      service: "docker",
+      verdict: "anonymous-access",
+      severity: "critical",
+      evidence: "Docker Engine 20.10.24 (API 1.41) answered GET /version",
+    };
+    const [finding] = classifyExposures({ ip: IP, open: [9100], scanned, probes: [probe] });
+    expect(finding).toMatchObject({
+      service: "docker",
+      expected: "node-exporter",
+      basis: "probe",
+      severity: "critical",
+    });
+    expect(finding?.fix).toContain("Never bind dockerd to TCP without TLS");
   });
 
   it("raises severity when a probe proves anonymous access", () => {
@@ -49,13 +75,15 @@ describe("classifyExposures: open ports", () => {
     expect(finding?.severity).toBe("medium");
   });
 
-  it("ignores a probe that failed and keeps the catalogue's verdict", () => {
-    const probe: ProbeResult = { port: 2379, service: "", verdict: "error", evidence: "timeout" };
+  it("says in the evidence when a probe could not tell, and rates by policy", () => {
+    const probe: ProbeResult = { port: 2379, service: "unknown", verdict: "no-answer", evidence: "timeout" };
     const [finding] = classifyExposures({ ip: IP, open: [2379], scanned, probes: [probe] });
     expect(finding).toMatchObject({
-      service: "etcd",
-      severity: "critical",
-      evidence: "TCP connect succeeded",
+      service: "unknown",
+      expected: "etcd",
+      basis: "policy",
+      severity: "high",
+      evidence: "not identified this round (timeout); rated by policy as the expected etcd",
     });
   });
 
@@ -64,10 +92,12 @@ describe("classifyExposures: open ports", () => {
       port: 9999,
       service: "http",
       verdict: "fingerprint",
+      severity: "medium",
       evidence: "HTTP/1.1 200",
     };
     const [finding] = classifyExposures({ ip: IP, open: [9999], scanned, probes: [probe] });
     expect(finding?.service).toBe("http");
+    expect(finding?.expected).toBeUndefined();
   });
 
   it("reports an unknown port as service 'unknown' with medium severity when open to the world", () => {
@@ -214,14 +244,53 @@ describe("classifyExposures: latent findings", () => {
 });
 
 describe("classifyExposures: probe service names", () => {
-  it("keeps the catalogue's service when the probe could not name it", () => {
+  it("names an unidentified NodePort 'unknown' and keeps 'nodeport' only as what is expected", () => {
     const probe: ProbeResult = {
       port: 31337,
       service: "unknown",
-      verdict: "reachable",
-      evidence: "TCP connect succeeded",
+      verdict: "no-answer",
+      evidence: "could not tell what answers",
     };
     const [finding] = classifyExposures({ ip: IP, open: [31337], scanned, probes: [probe] });
-    expect(finding?.service).toBe("nodeport");
+    expect(finding).toMatchObject({ service: "unknown", expected: "nodeport", severity: "high" });
+  });
+});
+
+describe("classifyExposures: a host answering on every port", () => {
+  const everything = parsePortSpec("kubernetes");
+  const open = everything.toArray();
+
+  it("reports one finding with the count instead of one per port", () => {
+    const findings = classifyExposures({ ip: IP, open, scanned: everything });
+    expect(findings).toHaveLength(1);
+    expect(findings[0]).toMatchObject({
+      port: 0,
+      portSpec: `${open[0]}-${open[open.length - 1]}`,
+      service: "tarpit",
+      severity: "medium",
+      basis: "policy",
+    });
+    expect(findings[0]?.evidence).toContain(`answers on ${open.length} of ${everything.size} scanned ports`);
+  });
+
+  it("still reports a port whose probe identified a real service behind it", () => {
+    const probe: ProbeResult = {
+      port: 10250,
+      service: "kubelet",
+      verdict: "anonymous-access",
+      severity: "critical",
+      evidence: "GET /pods answered 200 without credentials",
+    };
+    const findings = classifyExposures({ ip: IP, open, scanned: everything, probes: [probe] });
+    expect(findings.map((f) => [f.port, f.service, f.severity])).toEqual([
+      [10250, "kubelet", "critical"],
+      [0, "tarpit", "medium"],
+    ]);
+  });
+
+  it("does not call a host with a few open ports of a small scan a tarpit", () => {
+    const small = parsePortSpec("22,80,443");
+    const findings = classifyExposures({ ip: IP, open: [22, 80, 443], scanned: small });
+    expect(findings.map((f) => f.port)).toEqual([22, 80, 443]);
   });
 });

@@ -72,10 +72,74 @@ describe("diffExposures", () => {
     expect(out.writes).toEqual([]);
   });
 
-  it("alerts again when an open exposure becomes more severe", () => {
-    const out = diff({ previous: [record(10250)], current: [finding(10250, { severity: "critical" })] });
-    expect(out.newExposures).toHaveLength(1);
+  it("queues an 'escalated' alert, not a 'new' one, when proof shows a worse state", () => {
+    const now = hoursAfter(1);
+    const out = diff({
+      previous: [record(10250, { basis: "probe" })],
+      current: [finding(10250, { severity: "critical", basis: "probe" })],
+      now,
+    });
+    expect(out.newExposures).toEqual([]);
+    expect(out.escalated).toHaveLength(1);
+    expect(out.writes[0]).toMatchObject({
+      severity: "critical",
+      pendingAlert: "escalated",
+      verdictSince: now.toISOString(),
+    });
+  });
+
+  it("records a de-escalation (auth turned back on) with a low-priority 'de-escalated' alert", () => {
+    const out = diff({
+      previous: [record(10250, { severity: "critical", basis: "probe" })],
+      current: [finding(10250, { severity: "high", basis: "probe", evidence: "401" })],
+    });
+    expect(out.deEscalated).toHaveLength(1);
+    expect(out.writes[0]).toMatchObject({ severity: "high", evidence: "401", pendingAlert: "de-escalated" });
+  });
+
+  it("keeps the proven verdict when this round's probe could not tell, and writes and alerts nothing", () => {
+    const proven = record(10250, {
+      severity: "critical",
+      basis: "probe",
+      evidence: "GET /pods answered 200",
+    });
+    const out = diff({
+      previous: [proven],
+      current: [
+        finding(10250, { service: "unknown", severity: "high", basis: "policy", evidence: "timeout" }),
+      ],
+    });
+    expect(out).toMatchObject({ writes: [], newExposures: [], escalated: [], deEscalated: [] });
+    expect(out.open[0]).toMatchObject({
+      service: "kubelet",
+      severity: "critical",
+      evidence: "GET /pods answered 200",
+    });
+  });
+
+  it("treats a record written before verdicts had a basis as proven (it survives a silent round)", () => {
+    const legacy = record(10250, { severity: "critical" });
+    const out = diff({
+      previous: [legacy],
+      current: [finding(10250, { severity: "high", basis: "policy" })],
+    });
+    expect(out.writes).toEqual([]);
+    expect(out.open[0]?.severity).toBe("critical");
+  });
+
+  it("keeps an undelivered 'new' as 'new' when the verdict changes before delivery", () => {
+    const out = diff({
+      previous: [record(10250, { basis: "probe", pendingAlert: "new" })],
+      current: [finding(10250, { severity: "critical", basis: "probe" })],
+    });
     expect(out.writes[0]).toMatchObject({ severity: "critical", pendingAlert: "new" });
+    expect(out.escalated).toEqual([]);
+  });
+
+  it("resolves a host-level finding (port 0) after complete scans although port 0 is never scanned", () => {
+    const host = record(0, { service: "tarpit", portSpec: "1-1000", missedCompleteScans: 1 });
+    const out = diff({ previous: [host], scanned: PortSet.fromRanges([{ from: 1, to: 1000 }]) });
+    expect(out.resolved).toHaveLength(1);
   });
 
   it("counts one miss after one complete scan without the port, and does not resolve yet", () => {

@@ -30,7 +30,7 @@ describe.runIf(requirePrivateNetns())("probing a real etcd without client-cert a
       severity: "critical",
     });
     expect(result?.evidence).toBe(
-      "etcd 3.4.23 answered GET /version over plain HTTP; POST /v3/kv/range (count only, no values read) counted 2 keys",
+      "etcd 3.4.23 answered GET /version over plain HTTP; POST /v3/kv/range (count only, no values read) counted 2 keys: the whole cluster state, Secrets included, without credentials",
     );
   });
 
@@ -41,16 +41,32 @@ describe.runIf(requirePrivateNetns())("probing a real etcd without client-cert a
     expect(result?.evidence).not.toContain("/registry");
   });
 
-  it("reports the peer port answering without a client certificate as critical", async () => {
+  it("identifies the peer port by GET /members without a peer certificate, high", async () => {
     const [result] = await probeOpenPorts(ip, [etcd.peerPort], { timeoutMs: 1_000 });
 
     expect(result).toMatchObject({
       port: 2380,
-      service: "etcd",
-      verdict: "anonymous-access",
-      severity: "critical",
+      service: "etcd-peer",
+      verdict: "reachable",
+      severity: "high",
     });
-    expect(result?.evidence).toContain("etcd 3.4.23 answered GET /version over plain HTTP");
+    expect(result?.evidence).toBe(
+      "etcd 3.4.23 answered GET /version over plain HTTP on its peer port; GET /members answered 200 without a peer certificate (1 member): peer-client-cert-auth is off, raft and snapshots are open to anyone who can reach it",
+    );
+  });
+
+  it("identifies the metrics port by its etcd metric families, medium", async () => {
+    const [result] = await probeOpenPorts(ip, [etcd.metricsPort], { timeoutMs: 1_000 });
+
+    expect(result).toMatchObject({
+      port: 2381,
+      service: "etcd-metrics",
+      verdict: "reachable",
+      severity: "medium",
+    });
+    expect(result?.evidence).toMatch(
+      /^GET \/metrics answered 200 over plain HTTP without credentials: Prometheus metrics \(etcd_server_\*; \d+ families in the first 32 KB\)$/,
+    );
   });
 });
 
@@ -70,11 +86,13 @@ describe.runIf(requirePrivateNetns())("probing a real etcd with TLS and client-c
     tls?.remove();
   });
 
-  it("reports the client port as auth-required, high, not critical", async () => {
+  it("reports the client port as mutual TLS, high, not critical: nothing behind it can be read", async () => {
     const [result] = await probeOpenPorts(ip, [etcd.clientPort], { timeoutMs: 1_000 });
 
-    expect(result).toMatchObject({ port: 2379, service: "etcd", verdict: "auth-required", severity: "high" });
-    expect(result?.evidence).toContain("refused without a client certificate");
+    expect(result).toMatchObject({ port: 2379, service: "mtls", verdict: "auth-required", severity: "high" });
+    expect(result?.evidence).toBe(
+      "TLS handshake refused without a client certificate: client-certificate auth is on; what runs behind it cannot be identified without one (the catalogue expects etcd here)",
+    );
   });
 
   it("reports the peer port with peer client-cert auth as auth-required, high", async () => {
@@ -110,7 +128,7 @@ describe.runIf(requirePrivateNetns())("probing a real etcd with TLS but no clien
       severity: "critical",
     });
     expect(result?.evidence).toBe(
-      "etcd 3.4.23 answered GET /version over TLS without a client certificate; POST /v3/kv/range (count only, no values read) counted 1 keys",
+      "etcd 3.4.23 answered GET /version over TLS without a client certificate; POST /v3/kv/range (count only, no values read) counted 1 key: the whole cluster state, Secrets included, without credentials",
     );
   });
 });
@@ -129,12 +147,12 @@ describe.runIf(requirePrivateNetns())("probing a real etcd with user auth but no
     await etcd?.stop();
   });
 
-  it("stays critical, and says user auth blocked the count", async () => {
+  it("is high, not critical: no data access was proven, and says user auth blocked the count", async () => {
     const [result] = await probeOpenPorts(ip, [etcd.clientPort], { timeoutMs: 1_000 });
 
-    expect(result).toMatchObject({ port: 2379, service: "etcd", verdict: "reachable", severity: "critical" });
+    expect(result).toMatchObject({ port: 2379, service: "etcd", verdict: "auth-required", severity: "high" });
     expect(result?.evidence).toBe(
-      "etcd 3.4.23 answered GET /version over plain HTTP; POST /v3/kv/range answered 400: etcd user auth is on (passwords are all that is left)",
+      "etcd 3.4.23 answered GET /version over plain HTTP; POST /v3/kv/range answered 400: no client-certificate auth, etcd user auth refused the read (passwords are all that is left)",
     );
   });
 });

@@ -1,5 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { htmlTitle, listSize, parseJsonObject, remoteText, versionText } from "../../lib/probes/evidence.ts";
+import {
+  countText,
+  htmlTitle,
+  listSize,
+  parseJsonObject,
+  remoteText,
+  versionText,
+} from "../../lib/probes/evidence.ts";
 
 describe("evidence made from remote text", () => {
   it("replaces control characters and newlines so evidence stays one line", () => {
@@ -35,12 +42,24 @@ describe("evidence made from remote text", () => {
   });
 
   it("counts the items of a complete list", () => {
-    expect(listSize('{"items":[{},{}]}', false, "pod")).toBe("2 pods");
+    expect(listSize('{"items":[{},{}]}', false, "pod", 16384)).toBe("2 pods");
   });
 
   it("says a cut list was not read further instead of guessing a count", () => {
-    expect(listSize(`{"items":[${"{},".repeat(2000)}`, true, "pod")).toBe(
-      "a pod list larger than 5 KB, not read further",
+    expect(listSize(`{"items":[${"{},".repeat(6000)}`, true, "pod", 16384)).toBe(
+      "a pod list longer than 16 KB, not read further",
     );
+  });
+
+  it("never claims a list larger than 0 KB when the cut came early", () => {
+    expect(listSize("", true, "pod", 16384)).toBe("a pod list that could not be read completely");
+  });
+
+  it("prints only sane counts (etcd sends int64 as strings)", () => {
+    expect([countText("12", "key"), countText(1, "member"), countText("-1e+300", "key")]).toEqual([
+      "12 keys",
+      "1 member",
+      "an unreadable key count",
+    ]);
   });
 });

@@ -134,7 +134,7 @@ describe.runIf(requirePrivateNetns())("probeOpenPorts against services on loopba
       const result = await probeOne(10250);
 
       expect(result).toMatchObject({ verdict: "anonymous-access", severity: "critical" });
-      expect(result?.evidence).toMatch(/pod list larger than \d+ KB, not read further/);
+      expect(result?.evidence).toContain("(a pod list longer than 16 KB, not read further)");
     });
   });
 
@@ -186,7 +186,7 @@ describe.runIf(requirePrivateNetns())("probeOpenPorts against services on loopba
 
       expect(result).toMatchObject({ service: "kube-apiserver", verdict: "auth-required", severity: "high" });
       expect(result?.evidence).toBe(
-        "Kubernetes API server v1.29.3 (GET /version): anonymous GET /api/v1/namespaces answered 403 Forbidden; the API is reachable from here",
+        "Kubernetes API server v1.29.3 over TLS: GET /api/v1/namespaces answered 403 Forbidden to system:anonymous (anonymous auth is ON, RBAC refused this request); the API is reachable from here",
       );
     });
 
@@ -208,7 +208,7 @@ describe.runIf(requirePrivateNetns())("probeOpenPorts against services on loopba
       expect(result).toMatchObject({ service: "kube-apiserver", verdict: "auth-required", severity: "high" });
     });
 
-    it("fingerprints a web site on 443 that is not an API server, without raising its severity", async () => {
+    it("rates a web site on 443 that is not an API server as what it is: an ingress web page, info", async () => {
       ip = freshLoopbackAddress();
       await serve({
         ip,
@@ -225,10 +225,11 @@ describe.runIf(requirePrivateNetns())("probeOpenPorts against services on loopba
 
       const result = await probeOne(443);
 
-      expect(result).toMatchObject({ service: "https", verdict: "fingerprint" });
-      expect(result?.severity).toBeUndefined();
-      expect(result?.evidence).toBe(
-        `TLS certificate CN=shop.example.test SANs ${ip}, shop.example.test, self-signed; HTTPS GET / answered 200, Server: nginx, title "Shop"`,
+      expect(result).toMatchObject({ service: "https", verdict: "fingerprint", severity: "info" });
+      expect(result?.evidence).toMatch(
+        new RegExp(
+          `^TLS certificate CN=shop.example.test SANs ${ip.replace(/\./g, "\\.")}, shop.example.test, self-signed, HTTPS GET / answered 200, Server: nginx, title "Shop"; the catalogue expects https here`,
+        ),
       );
     });
 
@@ -249,15 +250,16 @@ describe.runIf(requirePrivateNetns())("probeOpenPorts against services on loopba
       });
     });
 
-    it("fingerprints an ordinary web app on 8080 instead of calling it an API server", async () => {
+    it("rates an ordinary web app on 8080 as a web app (medium), not as the insecure API (high)", async () => {
       ip = freshLoopbackAddress();
       await serve({ ip, port: 8080, routes: { "GET /": { status: 200, body: "<title>Grafana</title>" } } });
 
       const result = await probeOne(8080);
 
-      expect(result).toMatchObject({ service: "http", verdict: "fingerprint" });
-      expect(result?.severity).toBeUndefined();
-      expect(result?.evidence).toContain('title "Grafana"');
+      expect(result).toMatchObject({ service: "http", verdict: "fingerprint", severity: "medium" });
+      expect(result?.evidence).toContain(
+        'title "Grafana"; the catalogue expects kube-apiserver-insecure here',
+      );
     });
   });
 
@@ -295,7 +297,13 @@ describe.runIf(requirePrivateNetns())("probeOpenPorts against services on loopba
       await serve({
         ip,
         port: 2375,
-        routes: { "GET /version": { status: 401, body: { message: "unauthorized" } } },
+        routes: {
+          "GET /version": {
+            status: 401,
+            body: { message: "unauthorized" },
+            headers: { "api-version": "1.43", server: "Docker/24.0.7 (linux)" },
+          },
+        },
       });
 
       const result = await probeOne(2375);
@@ -318,7 +326,7 @@ describe.runIf(requirePrivateNetns())("probeOpenPorts against services on loopba
       });
     });
 
-    it("names a forgotten NodePort's HTTP server, status and title, keeping the nodeport service", async () => {
+    it("names a forgotten NodePort's HTTP server, status and title, as http (a NodePort is a range, not a service)", async () => {
       ip = freshLoopbackAddress();
       await serve({
         ip,
@@ -335,8 +343,9 @@ describe.runIf(requirePrivateNetns())("probeOpenPorts against services on loopba
       const result = await probeOne(31337);
 
       expect(result).toMatchObject({
-        service: "nodeport",
+        service: "http",
         verdict: "fingerprint",
+        severity: "medium",
         evidence: 'HTTP GET / answered 200, Server: Werkzeug/2.0, title "debug console"',
       });
     });
@@ -394,6 +403,11 @@ describe.runIf(requirePrivateNetns())("probeOpenPorts against services on loopba
 
     const [result] = await probeOpenPorts(ip, [45004], { timeoutMs: 1_000 });
 
-    expect(result).toMatchObject({ port: 45004, verdict: "error", evidence: "connect: ECONNREFUSED" });
+    expect(result).toMatchObject({
+      port: 45004,
+      verdict: "error",
+      evidence: "connect refused (ECONNREFUSED): closed since the scan",
+    });
+    expect(result?.severity).toBeUndefined();
   });
 });

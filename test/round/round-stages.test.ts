@@ -195,7 +195,9 @@ describe("scanTargets", () => {
     const store = new MemoryStateStore();
     const d = deps(store, { [A]: [10250] }, { probe: async () => Promise.reject(new Error("boom")) });
     const out = await scanTargets([{ ip: A }], d, { roundId: "r1", ports: PORTS, now: at(0) });
-    expect(out.newExposures).toEqual([expect.objectContaining({ service: "kubelet", severity: "high" })]);
+    expect(out.newExposures).toEqual([
+      expect.objectContaining({ service: "unknown", expected: "kubelet", basis: "policy", severity: "high" }),
+    ]);
   });
 });
 

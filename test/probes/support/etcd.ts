@@ -11,6 +11,8 @@ export const ETCD_BINARY = "/usr/bin/etcd";
 export interface RunningEtcd {
   readonly clientPort: number;
   readonly peerPort: number;
+  /** The metrics listener (`--listen-metrics-urls`), plain HTTP. */
+  readonly metricsPort: number;
   /** Writes a key through the v3 gateway (test setup only; uses the client certificate under TLS). */
   put(key: string, value: string): Promise<void>;
   /** Turns on etcd's role-based user auth (root user with a password), as `etcdctl auth enable` does. */
@@ -20,6 +22,7 @@ export interface RunningEtcd {
 
 const CLIENT_PORT = 2379;
 const PEER_PORT = 2380;
+const METRICS_PORT = 2381;
 
 /**
  * Starts a real single-member etcd on `ip` (2379 client, 2380 peer) in a temp data dir. With `tls`,
@@ -64,6 +67,7 @@ export async function startEtcd(ip: string, tls?: TlsMaterial, clientCertAuth = 
       "--heartbeat-interval=50",
       "--election-timeout=250",
       "--log-level=warn",
+      `--listen-metrics-urls=http://${ip}:${METRICS_PORT}`,
       ...tlsArgs,
     ],
     { stdio: ["ignore", "ignore", "pipe"] },
@@ -87,6 +91,7 @@ export async function startEtcd(ip: string, tls?: TlsMaterial, clientCertAuth = 
   return {
     clientPort: CLIENT_PORT,
     peerPort: PEER_PORT,
+    metricsPort: METRICS_PORT,
     put: async (key, value) => {
       const b64 = (text: string) => Buffer.from(text).toString("base64");
       const answer = await call("POST", "/v3/kv/put", { key: b64(key), value: b64(value) });
