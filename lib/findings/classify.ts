@@ -90,8 +90,22 @@ function openPortFinding(port: number, input: ClassifyInput, probe: ProbeResult 
     severity,
     kind: kindFor(path),
     evidence: note ? `${proof}; ${note}` : proof,
-    fix: serviceFacts(service)?.fix ?? entry?.fix ?? UNKNOWN_PORT_FIX,
+    fix: fixFor(service, entry),
   };
+}
+
+/** Services that say what protocol answered, not what it is: their fix depends on the port. */
+const ORDINARY_SERVICES = new Set(["http", "https", "tls", "banner", "unknown"]);
+
+/**
+ * The port's own fix when what answered is what the catalogue expects (or was rated as it, or the
+ * entry is a range like NodePorts); the identified service's fix otherwise (Docker on 9100 gets
+ * Docker's); a generic one for an ordinary web server where a Kubernetes service was expected.
+ */
+function fixFor(service: string, entry: CatalogEntry | undefined): string {
+  if (entry && (entry.service === service || service === "unknown" || entry.from !== entry.to))
+    return entry.fix;
+  return (!ORDINARY_SERVICES.has(service) ? serviceFacts(service)?.fix : undefined) ?? UNKNOWN_PORT_FIX;
 }
 
 /** Open ports at and above which a host answering most scanned ports is a SYN proxy or tarpit. */

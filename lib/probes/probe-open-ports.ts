@@ -115,39 +115,44 @@ export const probeOpenPorts: ProbeOpenPorts = async (ip, ports, options = {}) =>
   const ordered = probeOrder(unique, entries);
   const chosen = new Set(ordered.slice(0, MAX_PROBED_PORTS_PER_HOST));
   const crowded = unique.length > MAX_PROBED_PORTS_PER_HOST;
-  let silent = 0;
-  let answered = 0;
   const limit = pLimit(concurrency);
-  const byPort = new Map(
-    ordered
-      .map((port) => {
-        const expected = entries.get(port);
-        if (!Number.isInteger(port) || port < 1 || port > 65535)
-          return Promise.resolve<ProbeResult>(unprobed(port, expected, `not a TCP port: ${port}`));
-        if (!chosen.has(port)) {
-          return Promise.resolve<ProbeResult>(
+  const probe = (port: number): Promise<ProbeResult> =>
+    limit(() => probeOnePort(ip, port, entries.get(port), timeoutMs, deadline));
+  const byPort = new Map<number, Promise<ProbeResult>>();
+  for (const port of unique) {
+    if (!Number.isInteger(port) || port < 1 || port > 65535)
+      byPort.set(port, Promise.resolve(unprobed(port, entries.get(port), `not a TCP port: ${port}`)));
+    else if (!chosen.has(port))
+      byPort.set(
+        port,
+        Promise.resolve(
+          unprobed(
+            port,
+            entries.get(port),
+            `not probed: ${unique.length} open ports, at most ${MAX_PROBED_PORTS_PER_HOST} are probed per host`,
+          ),
+        ),
+      );
+  }
+  const probing = ordered.filter((port) => chosen.has(port) && !byPort.has(port));
+  // A crowded host first gets a sample; if all of it stays silent, nothing answers there.
+  const sample = crowded ? probing.slice(0, SILENT_SAMPLE) : probing;
+  for (const port of sample) byPort.set(port, probe(port));
+  const sampled = await Promise.all(sample.map((port) => byPort.get(port) as Promise<ProbeResult>));
+  const allSilent = crowded && sampled.every((result) => result.severity === undefined);
+  for (const port of probing.slice(sample.length)) {
+    byPort.set(
+      port,
+      allSilent
+        ? Promise.resolve(
             unprobed(
               port,
-              expected,
-              `not probed: ${unique.length} open ports, at most ${MAX_PROBED_PORTS_PER_HOST} are probed per host`,
-            ),
-          );
-        }
-        return limit(async () => {
-          if (crowded && answered === 0 && silent >= SILENT_SAMPLE) {
-            return unprobed(
-              port,
-              expected,
+              entries.get(port),
               `not probed: the first ${SILENT_SAMPLE} probed of ${unique.length} open ports all stayed silent (a host answering every port)`,
-            );
-          }
-          const result = await probeOnePort(ip, port, expected, timeoutMs, deadline);
-          if (result.severity !== undefined) answered++;
-          else silent++;
-          return result;
-        });
-      })
-      .map((result, i) => [ordered[i] as number, result] as const),
-  );
+            ),
+          )
+        : probe(port),
+    );
+  }
   return Promise.all(unique.map((port) => byPort.get(port) as Promise<ProbeResult>));
 };

@@ -357,10 +357,10 @@ const insecureApi: Signature = {
 /** Which metric family names which exporter. */
 const METRIC_FAMILIES: readonly { pattern: RegExp; service: string; severity: Severity; marker: string }[] = [
   {
-    pattern: /^node_exporter_build_info\b|^node_uname_info\b/m,
+    pattern: /^node_exporter_build_info\b|^node_uname_info\b|^node_cpu_seconds_total\b/m,
     service: "node-exporter",
     severity: "medium",
-    marker: "node_exporter_build_info",
+    marker: "node_exporter metrics",
   },
   {
     pattern: /^etcd_server_|^etcd_cluster_version\b/m,

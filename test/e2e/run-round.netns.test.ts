@@ -26,6 +26,8 @@ type Closable = { close: () => Promise<void> };
 async function sshBanner(host: string, port: number): Promise<Closable> {
   const server: Server = createServer((socket) => {
     socket.on("error", () => {});
+    // Like sshd, read what the client sends (a TLS ClientHello, an HTTP request) before closing.
+    socket.resume();
     socket.end("SSH-2.0-OpenSSH_9.6\r\n");
   });
   await new Promise<void>((resolve) => server.listen(port, host, resolve));
@@ -107,7 +109,13 @@ describe.runIf(requirePrivateNetns())(
       expect(second.openExposures).toBe(3);
       expect(stateAfterSecond.mtimeMs).toBe(stateAfterFirst.mtimeMs);
       expect(third.newExposures).toEqual([
-        expect.objectContaining({ ip: host, port: DEBUG_NODEPORT, service: "nodeport", kind: "exposed" }),
+        expect.objectContaining({
+          ip: host,
+          port: DEBUG_NODEPORT,
+          service: "http",
+          expected: "nodeport",
+          kind: "exposed",
+        }),
       ]);
       expect([fourth, fifth, sixth].map((r) => portsOf(r, "resolved"))).toEqual([[], [DEBUG_NODEPORT], []]);
       expect(alertLines.filter((l) => /\bRESOLVED\b/.test(l))).toHaveLength(1);
