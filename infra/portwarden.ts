@@ -252,11 +252,11 @@ export class Portwarden extends Construct {
       this.alertTopic.addSubscription(
         new UrlSubscription(settings.pagerUrl, {
           deadLetterQueue,
-          // Resolved alerts carry severity "info" already; the eventType clause keeps them out even
+          // Resolved/de-escalated alerts carry severity "info" already; the eventType clause keeps them out even
           // when someone adds info to pagerSeverities. Escalations and new alerts page.
           filterPolicy: {
             severity: SubscriptionFilter.stringFilter({ allowlist: settings.pagerSeverities }),
-            eventType: SubscriptionFilter.stringFilter({ denylist: ["resolved"] }),
+            eventType: SubscriptionFilter.stringFilter({ denylist: ["resolved", "de-escalated"] }),
           },
         }),
       );

@@ -20,10 +20,10 @@ export class ConsoleNotifier implements Notifier {
   }
 
   async publish(events: readonly AlertEvent[]): Promise<PublishOutcome> {
-    // Resolved after everything else (they are good news), then most severe first.
+    // Resolved and de-escalated after everything else (they are good news), then most severe first.
     const ordered = [...events].sort(
       (a, b) =>
-        Number(a.eventType === "resolved") - Number(b.eventType === "resolved") ||
+        Number(lowPriority(a)) - Number(lowPriority(b)) ||
         severityRank(a.finding.severity) - severityRank(b.finding.severity),
     );
     for (const event of ordered) this.write(`${consoleLine(event)}\n`);
@@ -39,3 +39,6 @@ export class ConsoleNotifier implements Notifier {
     this.write(`${summaryLine(summary)}\n`);
   }
 }
+
+const lowPriority = (event: AlertEvent): boolean =>
+  event.eventType === "resolved" || event.eventType === "de-escalated";

@@ -186,7 +186,8 @@ export class SnsNotifier implements Notifier {
       MessageAttributes: attributes({
         // Resolved is not a page: its `severity` is info, so a severity filter (the pager's) drops it;
         // `findingSeverity` keeps what the exposure was for filters that want resolved alerts by it.
-        severity: event.eventType === "resolved" ? "info" : f.severity,
+        // Resolved and de-escalated alerts are good news: low priority, never a page.
+        severity: event.eventType === "resolved" || event.eventType === "de-escalated" ? "info" : f.severity,
         findingSeverity: f.severity,
         kind: f.kind,
         eventType: event.eventType,

@@ -198,7 +198,10 @@ describe("Portwarden construct with defaults and a pager", () => {
     template.hasResourceProperties("AWS::SNS::Subscription", {
       Protocol: "https",
       Endpoint: "https://pager.example.com/hooks/portwarden",
-      FilterPolicy: { severity: ["critical", "high"], eventType: [{ "anything-but": ["resolved"] }] },
+      FilterPolicy: {
+        severity: ["critical", "high"],
+        eventType: [{ "anything-but": ["resolved", "de-escalated"] }],
+      },
     });
   });
 
@@ -389,7 +392,7 @@ describe("Portwarden construct props", () => {
     template.hasResourceProperties("AWS::Scheduler::Schedule", { ScheduleExpression: "cron(0 */2 * * ? *)" });
     template.hasResourceProperties("AWS::Lambda::Function", { MemorySize: 512, Timeout: 600 });
     template.hasResourceProperties("AWS::SNS::Subscription", {
-      FilterPolicy: { severity: ["critical"], eventType: [{ "anything-but": ["resolved"] }] },
+      FilterPolicy: { severity: ["critical"], eventType: [{ "anything-but": ["resolved", "de-escalated"] }] },
     });
     const map = definitionOf(template).States["Scan targets"];
     expect(map).toMatchObject({ MaxConcurrency: 200, ItemBatcher: { MaxItemsPerBatch: 2 } });
