@@ -170,7 +170,8 @@ export function toAsff(event: AlertEvent, to: SecurityHubDestination): AwsSecuri
   if (event.eventType === "round-failed")
     throw new InputError("event.eventType", "round-failed alerts are not findings");
   const f = event.finding;
-  const active = event.eventType === "new";
+  // Escalated and de-escalated exposures are still open: only "resolved" archives the finding.
+  const active = event.eventType !== "resolved";
   const types = findingTypes(f);
   const severity = { Label: SEVERITY_LABEL[f.severity], Original: f.severity } as const;
   const firstSeen = event.firstSeen ?? event.at;
