@@ -99,7 +99,7 @@ try {
   const done = second.output().match(/done (.*)/)?.[1] ?? "{}";
   console.log(`drainer 2: exit ${secondExit}; ${done}`);
   const counts = countById(await receiveAllBodies(sqs, queueUrl));
-  const expected = pendingRecords(ALERTS).map((r) => `${r.key}|new|${r.firstSeen}|${r.severity}`);
+  const expected = pendingRecords(ALERTS).map((r) => `${r.key}|new|${r.firstSeen}`);
   const lost = expected.filter((id) => !counts.has(id)).length;
   const repeated = [...counts.values()].filter((n) => n > 1).length;
   const peak = (JSON.parse(done) as { peakRssMb?: number }).peakRssMb;

@@ -102,7 +102,7 @@ describe("scanTargets", () => {
       {
         ip: A,
         error:
-          "state not recorded (store unavailable for this partition); 1 finding(s) unrecorded: medium ssh 22",
+          "state not recorded (store unavailable for this partition); 1 finding(s) unrecorded: medium unknown 22",
       },
     ]);
     expect(out.newExposures.map((f) => f.ip)).toEqual([B]);
@@ -291,7 +291,7 @@ describe("runRound", () => {
     expect(notifier.events).toEqual([
       expect.objectContaining({
         eventType: "round-failed",
-        message: "state not recorded (throttled); 1 finding(s) unrecorded: medium ssh 22",
+        message: "state not recorded (throttled); 1 finding(s) unrecorded: medium unknown 22",
         finding: expect.objectContaining({ ip: A }),
       }),
     ]);
