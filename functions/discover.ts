@@ -10,8 +10,7 @@ import { discoverInventory } from "../lib/discovery/discover.ts";
 import { parseAccountList, parseRegionList } from "../lib/discovery/options.ts";
 import { type DiscoverStageDeps, discoverStage } from "../lib/round/discover-stage.ts";
 import { releaseRoundLock, takeRoundLock } from "../lib/round/round-lock.ts";
-import { DynamoStateStore } from "../lib/state/dynamo-state-store.ts";
-import { lambdaClients, once, readEnvironment, required, traceClient } from "./environment.ts";
+import { lambdaClients, once, readEnvironment, required, stateStore, traceClient } from "./environment.ts";
 import { instrumented, logger, recordDiscoveryMetrics } from "./observability.ts";
 
 export interface DiscoverDeps extends DiscoverStageDeps {
@@ -74,7 +73,7 @@ export const discoverDeps = once((): DiscoverDeps => {
       : {}),
     s3: clients.s3,
     bucket,
-    store: new DynamoStateStore({ client: clients.dynamodb, tableName: required(env, ENV.stateTableName) }),
+    store: stateStore(env, clients),
     ...(env[ENV.roundLockSeconds] !== undefined
       ? { roundLockMs: Number(env[ENV.roundLockSeconds]) * 1000 }
       : {}),

@@ -1,7 +1,11 @@
+import { SnsNotifier } from "../lib/alerts/sns-notifier.ts";
+import type { Notifier } from "../lib/alerts/types.ts";
 import { AwsClients } from "../lib/aws/clients.ts";
 import { parseInput } from "../lib/config/zod-input.ts";
-import { type HandlerEnvironment, handlerEnvironmentSchema } from "../lib/contracts/deployment.ts";
-import { tracer } from "./observability.ts";
+import { ENV, type HandlerEnvironment, handlerEnvironmentSchema } from "../lib/contracts/deployment.ts";
+import { withSecurityHub } from "../lib/securityhub/destination.ts";
+import { DynamoStateStore } from "../lib/state/dynamo-state-store.ts";
+import { logger, tracer } from "./observability.ts";
 
 export type { HandlerEnvironment };
 
@@ -40,4 +44,28 @@ export function once<T>(make: () => T): () => T {
     made ??= { value: make() };
     return made.value;
   };
+}
+
+/** The state table the construct bound (`STATE_TABLE_NAME`). */
+export function stateStore(env: HandlerEnvironment, clients: AwsClients): DynamoStateStore {
+  return new DynamoStateStore({ client: clients.dynamodb, tableName: required(env, ENV.stateTableName) });
+}
+
+/** The alert topic (`ALERT_TOPIC_ARN`), plus Security Hub when the construct turned it on. */
+export function alertNotifier(env: HandlerEnvironment, clients: AwsClients): Notifier {
+  return withSecurityHub(
+    new SnsNotifier({ client: clients.sns, topicArn: required(env, ENV.alertTopicArn) }),
+    env[ENV.securityHub] === "true",
+    () => clients,
+    (rejected) => logger.warn("Security Hub refused findings", { rejected }),
+  );
+}
+
+/**
+ * A scanning handler's deadline: Lambda's remaining time minus what the DynamoDB writes and the
+ * return need (5%, 3-15 s). The stage itself keeps time for probes back from this deadline.
+ */
+export function stageDeadline(remainingMs: number, nowMs: number): number {
+  const margin = Math.min(15_000, Math.max(3_000, remainingMs * 0.05));
+  return nowMs + Math.max(1_000, remainingMs - margin);
 }

@@ -1,5 +1,4 @@
 import type { Context } from "aws-lambda";
-import { SnsNotifier } from "../lib/alerts/sns-notifier.ts";
 import { baselineConfigSchema } from "../lib/config/config-file.ts";
 import { parseInput } from "../lib/config/zod-input.ts";
 import { ENV } from "../lib/contracts/deployment.ts";
@@ -7,9 +6,7 @@ import { type NotifyOutput, notifyEventSchema } from "../lib/contracts/lambda-ev
 import { finishMapRound, type MapRoundDeps } from "../lib/round/map-results.ts";
 import type { BaselinePolicy } from "../lib/round/notify-stage.ts";
 import { releaseRoundLock } from "../lib/round/round-lock.ts";
-import { withSecurityHub } from "../lib/securityhub/destination.ts";
-import { DynamoStateStore } from "../lib/state/dynamo-state-store.ts";
-import { lambdaClients, once, readEnvironment, required } from "./environment.ts";
+import { alertNotifier, lambdaClients, once, readEnvironment, required, stateStore } from "./environment.ts";
 import { instrumented, logger, recordRoundMetrics } from "./observability.ts";
 
 export interface NotifyDeps extends MapRoundDeps {
@@ -120,13 +117,8 @@ export const notifyDeps = once((): NotifyDeps => {
   const env = readEnvironment();
   const clients = lambdaClients(env);
   return {
-    store: new DynamoStateStore({ client: clients.dynamodb, tableName: required(env, ENV.stateTableName) }),
-    notifier: withSecurityHub(
-      new SnsNotifier({ client: clients.sns, topicArn: required(env, ENV.alertTopicArn) }),
-      env[ENV.securityHub] === "true",
-      () => clients,
-      (rejected) => logger.warn("Security Hub refused findings", { rejected }),
-    ),
+    store: stateStore(env, clients),
+    notifier: alertNotifier(env, clients),
     s3: clients.s3,
     bucket: required(env, ENV.roundBucketName),
     ...(env[ENV.baseline] !== undefined ? { baseline: parseBaselineEnv(env[ENV.baseline]) ?? {} } : {}),

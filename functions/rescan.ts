@@ -1,5 +1,4 @@
 import type { Context } from "aws-lambda";
-import { SnsNotifier } from "../lib/alerts/sns-notifier.ts";
 import { DEFAULT_MEMBER_ROLE_NAME, ENV } from "../lib/contracts/deployment.ts";
 import { MemberCredentials } from "../lib/discovery/member-credentials.ts";
 import { memberInventoryReader } from "../lib/events/member-inventory.ts";
@@ -9,11 +8,16 @@ import type { PortSet } from "../lib/ports/port-set.ts";
 import { parsePortSpec } from "../lib/ports/port-spec.ts";
 import { probeOpenPorts } from "../lib/probes/probe-open-ports.ts";
 import { scanHosts } from "../lib/scan/scanner.ts";
-import { withSecurityHub } from "../lib/securityhub/destination.ts";
-import { DynamoStateStore } from "../lib/state/dynamo-state-store.ts";
-import { lambdaClients, once, readEnvironment, required, traceClient } from "./environment.ts";
+import {
+  alertNotifier,
+  lambdaClients,
+  once,
+  readEnvironment,
+  stageDeadline,
+  stateStore,
+  traceClient,
+} from "./environment.ts";
 import { instrumented, logger } from "./observability.ts";
-import { stageDeadline } from "./scan.ts";
 
 export interface RescanHandlerDeps extends RescanDeps {
   ports: PortSet;
@@ -60,13 +64,8 @@ export const rescanDeps = once((): RescanHandlerDeps => {
   return {
     scan: scanHosts,
     probe: probeOpenPorts,
-    store: new DynamoStateStore({ client: clients.dynamodb, tableName: required(env, ENV.stateTableName) }),
-    notifier: withSecurityHub(
-      new SnsNotifier({ client: clients.sns, topicArn: required(env, ENV.alertTopicArn) }),
-      env[ENV.securityHub] === "true",
-      () => clients,
-      (rejected) => logger.warn("Security Hub refused findings", { rejected }),
-    ),
+    store: stateStore(env, clients),
+    notifier: alertNotifier(env, clients),
     inventoryRegion: memberInventoryReader(credentials, [], { instrument: traceClient }),
     ports: parsePortSpec(env[ENV.portSpec] ?? "kubernetes", `environment.${ENV.portSpec}`),
     accounts: list(env[ENV.accounts]),

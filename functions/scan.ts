@@ -8,22 +8,12 @@ import { probeOpenPorts } from "../lib/probes/probe-open-ports.ts";
 import { type RoundDeps, scanTargets } from "../lib/round/scan-stage.ts";
 import { parseScanTargets } from "../lib/round/targets.ts";
 import { scanHosts } from "../lib/scan/scanner.ts";
-import { DynamoStateStore } from "../lib/state/dynamo-state-store.ts";
-import { lambdaClients, once, readEnvironment, required } from "./environment.ts";
+import { lambdaClients, once, readEnvironment, stageDeadline, stateStore } from "./environment.ts";
 import { instrumented, logger, recordScanMetrics } from "./observability.ts";
 
 export interface ScanDeps extends RoundDeps {
   ports: PortSet;
   now?: () => Date;
-}
-
-/**
- * The scan stage's deadline: Lambda's remaining time minus what the DynamoDB writes and the return
- * need (5%, 3-15 s). The stage itself keeps time for probes back from this deadline.
- */
-export function stageDeadline(remainingMs: number, nowMs: number): number {
-  const margin = Math.min(15_000, Math.max(3_000, remainingMs * 0.05));
-  return nowMs + Math.max(1_000, remainingMs - margin);
 }
 
 export function makeScanHandler(deps: () => ScanDeps) {
@@ -69,10 +59,7 @@ export const scanDeps = once((): ScanDeps => {
   return {
     scan: scanHosts,
     probe: probeOpenPorts,
-    store: new DynamoStateStore({
-      client: lambdaClients(env).dynamodb,
-      tableName: required(env, ENV.stateTableName),
-    }),
+    store: stateStore(env, lambdaClients(env)),
     ports: parsePortSpec(env[ENV.portSpec] ?? DEFAULT_PORT_SPEC, `environment.${ENV.portSpec}`),
   };
 });

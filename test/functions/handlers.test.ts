@@ -1,9 +1,9 @@
 import { CreateBucketCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { makeDiscoverHandler } from "../../functions/discover.ts";
-import { readEnvironment } from "../../functions/environment.ts";
+import { readEnvironment, stageDeadline } from "../../functions/environment.ts";
 import { makeNotifyHandler, type NotifyDeps } from "../../functions/notify.ts";
-import { makeScanHandler, stageDeadline } from "../../functions/scan.ts";
+import { makeScanHandler } from "../../functions/scan.ts";
 import type { RoundSummary } from "../../lib/alerts/types.ts";
 import { InputError } from "../../lib/errors/errors.ts";
 import type { AlertEvent } from "../../lib/findings/types.ts";
