@@ -163,6 +163,6 @@ describe("outbox publishing on DynamoDB + SNS (moto)", () => {
     expect(report.unrecorded?.map((f) => [f.ip, f.port, f.severity])).toEqual([["127.0.5.1", 10250, "high"]]);
     const failed = bodies.filter((b) => b.eventType === "round-failed");
     expect(failed.map((b) => b.id)).toEqual(["127.0.5.1|round-failed|r-down", "state|round-failed|r-down"]);
-    expect(failed[0]?.message).toMatch(/1 finding\(s\) unrecorded: high kubelet 10250/);
+    expect(failed[0]?.message).toMatch(/1 finding\(s\) unrecorded: high unknown 10250/);
   });
 });
