@@ -11,8 +11,8 @@ export interface ConsoleNotifierOptions {
 
 /** The local default notifier: one readable line per alert, most severe first, then a summary line. */
 export class ConsoleNotifier implements Notifier {
-  /** A console line cannot half-fail: claim and mark many at once (one state write per 500). */
-  readonly batchSize = 500;
+  /** A console line cannot half-fail: claim and mark many at once (one state write per 5,000). */
+  readonly batchSize = 5000;
   private readonly write: (text: string) => void;
 
   constructor(options: ConsoleNotifierOptions) {
