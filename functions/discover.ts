@@ -8,17 +8,11 @@ import { validateSliceCount } from "../lib/coverage/coverage.ts";
 import { S3CoverageStore } from "../lib/coverage/coverage-stores.ts";
 import { discoverInventory } from "../lib/discovery/discover.ts";
 import { parseAccountList, parseRegionList } from "../lib/discovery/options.ts";
-import { type DiscoverStageDeps, discoverStage } from "../lib/round/discover-stage.ts";
-import { releaseRoundLock, takeRoundLock } from "../lib/round/round-lock.ts";
+import { type DiscoverRoundDeps, runDiscoverRound } from "../lib/round/discover-stage.ts";
 import { lambdaClients, once, readEnvironment, required, stateStore, traceClient } from "./environment.ts";
 import { instrumented, logger, recordDiscoveryMetrics } from "./observability.ts";
 
-export interface DiscoverDeps extends DiscoverStageDeps {
-  /** How long the round lock may be held (the state machine's timeout). Default: 50 minutes. */
-  roundLockMs?: number;
-}
-
-const DEFAULT_ROUND_LOCK_MS = 50 * 60_000;
+export type DiscoverDeps = DiscoverRoundDeps;
 
 const MAX_INVENTORY_BYTES = 64 * 1024 * 1024;
 
@@ -26,30 +20,11 @@ export function makeDiscoverHandler(deps: () => DiscoverDeps) {
   return (event: unknown, context?: Context): Promise<DiscoverOutput> =>
     instrumented("discover", context, async () => {
       const round = parseInput(discoverEventSchema, event, "event");
-      const d = deps();
-      // Rounds never overlap: the lock is released by the round's last Notify pass (or expires).
-      await takeRoundLock(d.store, round.roundId, d.roundLockMs ?? DEFAULT_ROUND_LOCK_MS);
-      let stage: Awaited<ReturnType<typeof discoverStage>>;
-      try {
-        stage = await discoverStage(d, round);
-      } catch (error) {
-        await releaseRoundLock(d.store, round.roundId).catch(() => undefined);
-        throw error;
-      }
-      const { output, inventory } = stage;
-      for (const error of inventory.errors)
-        logger.warn("account not discovered", {
-          account: error.account,
-          region: error.region,
-          reason: error.message,
-        });
-      recordDiscoveryMetrics({ targets: output.targets, discoveryErrors: output.discoveryErrors });
-      logger.info("targets written", {
-        roundId: round.roundId,
-        targets: output.targets,
-        clusters: inventory.clusters.length,
+      return runDiscoverRound(deps(), round, {
+        info: (message, extra) => logger.info(message, extra),
+        warn: (message, extra) => logger.warn(message, extra),
+        metrics: recordDiscoveryMetrics,
       });
-      return output;
     });
 }
 

@@ -6,6 +6,7 @@ import { type CoverageStore, planCoverage, withCoverageSlice } from "../coverage
 import type { Inventory } from "../discovery/types.ts";
 import { InputError } from "../errors/errors.ts";
 import type { StateStore } from "../state/types.ts";
+import { releaseRoundLock, takeRoundLock } from "./round-lock.ts";
 import { recordClusterFindings } from "./scan-stage.ts";
 import { clusterFindingIds, targetsFromInventory } from "./targets.ts";
 
@@ -66,4 +67,52 @@ export async function discoverStage(
     },
   };
   return { output, inventory };
+}
+
+export interface DiscoverRoundDeps extends DiscoverStageDeps {
+  /** How long the round lock may be held (the state machine's timeout). Default: 50 minutes. */
+  roundLockMs?: number;
+}
+
+const DEFAULT_ROUND_LOCK_MS = 50 * 60_000;
+
+/** Where the Discover handler reports what happened: its logger and metrics. */
+export interface DiscoverReport {
+  info(message: string, extra: Record<string, unknown>): void;
+  warn(message: string, extra: Record<string, unknown>): void;
+  metrics(values: { targets: number; discoveryErrors: number }): void;
+}
+
+/**
+ * The Discover Lambda's work: take the round lock (rounds never overlap; the lock is released by
+ * the round's last Notify pass, or expires), run `discoverStage` (releasing the lock if it
+ * fails), and report the accounts not discovered and the round's size.
+ */
+export async function runDiscoverRound(
+  deps: DiscoverRoundDeps,
+  round: DiscoverEvent,
+  report: DiscoverReport,
+): Promise<DiscoverOutput> {
+  await takeRoundLock(deps.store, round.roundId, deps.roundLockMs ?? DEFAULT_ROUND_LOCK_MS);
+  let stage: Awaited<ReturnType<typeof discoverStage>>;
+  try {
+    stage = await discoverStage(deps, round);
+  } catch (error) {
+    await releaseRoundLock(deps.store, round.roundId).catch(() => undefined);
+    throw error;
+  }
+  const { output, inventory } = stage;
+  for (const error of inventory.errors)
+    report.warn("account not discovered", {
+      account: error.account,
+      region: error.region,
+      reason: error.message,
+    });
+  report.metrics({ targets: output.targets, discoveryErrors: output.discoveryErrors });
+  report.info("targets written", {
+    roundId: round.roundId,
+    targets: output.targets,
+    clusters: inventory.clusters.length,
+  });
+  return output;
 }
