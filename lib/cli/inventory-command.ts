@@ -6,6 +6,7 @@ import type { ClusterInventory, Inventory } from "../discovery/types.ts";
 import { InputError } from "../errors/errors.ts";
 import { parseCommandArgs } from "./args.ts";
 import type { CliIo } from "./io.ts";
+import { discoveryProgressLine } from "./progress.ts";
 
 const USAGE = `Usage: portwarden inventory [--accounts ID,ID | --organization] [--role-name NAME]
                             [--external-id X] [--regions R,R] [--json]
@@ -35,11 +36,14 @@ export async function inventoryCommand(argv: string[], io: CliIo, deps: Discover
     return 0;
   }
   const { json, ...discovery } = options;
-  if (io.interactive)
-    discovery.onProgress = (p) =>
-      io.stderr(`\rinventory: ${p.done}/${p.total} account-regions (${p.account} ${p.region}) \x1b[K`);
-  const inventory = await discoverInventory(discovery, deps);
-  if (io.interactive) io.stderr("\r\x1b[K");
+  const progress = io.interactive ? discoveryProgressLine(io, "inventory") : undefined;
+  if (progress) discovery.onProgress = progress.update;
+  let inventory: Inventory;
+  try {
+    inventory = await discoverInventory(discovery, deps);
+  } finally {
+    progress?.done();
+  }
 
   io.stdout(json ? `${JSON.stringify(inventory, null, 2)}\n` : renderInventory(inventory));
   const nothingRead = (inventory.inventoried ?? []).length === 0 && inventory.errors.length > 0;

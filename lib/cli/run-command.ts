@@ -39,7 +39,7 @@ import { parseCommandArgs } from "./args.ts";
 import { paintLines } from "./colour.ts";
 import { checkInputFile, prepareStatePath } from "./files.ts";
 import type { CliIo } from "./io.ts";
-import { progressLine } from "./progress.ts";
+import { discoveryProgressLine, progressLine } from "./progress.ts";
 import { parsePositiveNumber } from "./scan-command.ts";
 
 const HELP = `Usage: portwarden run [--targets H,H | --inventory FILE] [options]
@@ -142,12 +142,13 @@ function policyFrom(config: PortwardenConfig | undefined): Partial<DiffPolicy> |
 /** AWS discovery of every cluster node in the scanner's account, every enabled region. */
 async function discoverWithAws(region: string | undefined, io: CliIo, quiet: boolean): Promise<Inventory> {
   const options: DiscoveryOptions = region ? { region } : {};
-  if (io.interactive && !quiet)
-    options.onProgress = (p) =>
-      io.stderr(`\rdiscovery: ${p.done}/${p.total} account-regions (${p.account} ${p.region}) \x1b[K`);
-  const inventory = await discoverInventory(options);
-  if (io.interactive && !quiet) io.stderr("\r\x1b[K");
-  return inventory;
+  const progress = io.interactive && !quiet ? discoveryProgressLine(io, "discovery") : undefined;
+  if (progress) options.onProgress = progress.update;
+  try {
+    return await discoverInventory(options);
+  } finally {
+    progress?.done();
+  }
 }
 
 /** A reason as one line: what, where, and AWS's or the scanner's own words. */
