@@ -2,6 +2,7 @@ import type { Context } from "aws-lambda";
 import { parseInput } from "../lib/config/zod-input.ts";
 import { ENV } from "../lib/contracts/deployment.ts";
 import { type ScanBatchOutput, scanEventSchema } from "../lib/contracts/lambda-events.ts";
+import { ALLOW_INTERNAL, PUBLIC_ONLY } from "../lib/net/address-policy.ts";
 import type { PortSet } from "../lib/ports/port-set.ts";
 import { DEFAULT_PORT_SPEC, parsePortSpec } from "../lib/ports/port-spec.ts";
 import { probeOpenPorts } from "../lib/probes/probe-open-ports.ts";
@@ -61,6 +62,7 @@ export const scanDeps = once((): ScanDeps => {
     probe: probeOpenPorts,
     store: stateStore(env, lambdaClients(env)),
     ports: parsePortSpec(env[ENV.portSpec] ?? DEFAULT_PORT_SPEC, `environment.${ENV.portSpec}`),
+    addressPolicy: env[ENV.allowPrivateTargets] === "true" ? ALLOW_INTERNAL : PUBLIC_ONLY,
   };
 });
 

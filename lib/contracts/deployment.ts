@@ -27,6 +27,11 @@ export const ENV = {
   roundLockSeconds: "ROUND_LOCK_SECONDS",
   /** Notify: the baseline digest policy as JSON (`false` turns digests off); absent: the defaults. */
   baseline: "BASELINE",
+  /**
+   * `true`: the Scan Lambda may scan loopback/private targets (an operator's opt-in for tests and
+   * private inventories; the construct never sets it). Link-local/metadata addresses never.
+   */
+  allowPrivateTargets: "ALLOW_PRIVATE_TARGETS",
 } as const;
 
 /** The environment the handlers validate once per cold start (a bad value names the variable). */
@@ -52,6 +57,7 @@ export const handlerEnvironmentSchema = z.object({
     .regex(/^\d{1,6}$/, "is not a number of seconds")
     .optional(),
   [ENV.baseline]: z.string().max(200).optional(),
+  [ENV.allowPrivateTargets]: z.enum(["true", "false"]).optional(),
 });
 export type HandlerEnvironment = z.infer<typeof handlerEnvironmentSchema>;
 

@@ -13,7 +13,8 @@ import {
   paginateListNodegroups,
 } from "@aws-sdk/client-eks";
 import type { AwsClients } from "../aws/clients.ts";
-import { analyzeIngress, classifyCidr } from "../exposure/security-groups.ts";
+import { analyzeIngress } from "../exposure/security-groups.ts";
+import { classifyAddress } from "../net/address-policy.ts";
 import { PortSet } from "../ports/port-set.ts";
 import type { ClusterInventory, NetworkInterfaceInventory, NodeInventory } from "./types.ts";
 
@@ -167,8 +168,12 @@ async function securityGroupsById(clients: AwsClients): Promise<Map<string, Secu
   return groups;
 }
 
+/**
+ * Discovery emits only public addresses (the address policy's `public` class): an emulator's or a
+ * misconfigured account's 169.254.x, 10.x or fd00:ec2:: "public" IP never becomes a scan target.
+ */
 function isPublicAddress(ip: string): boolean {
-  return classifyCidr(ip) !== "internal";
+  return classifyAddress(ip)?.class === "public";
 }
 
 interface ReadInterface {
@@ -182,10 +187,13 @@ function interfaceInventory(
   groups: Map<string, SecurityGroup>,
 ): ReadInterface {
   const publicIps = new Set<string>();
-  if (eni.Association?.PublicIp) publicIps.add(eni.Association.PublicIp);
+  const publicIp = eni.Association?.PublicIp;
+  if (publicIp && isPublicAddress(publicIp)) publicIps.add(publicIp);
   // Secondary private IPs may carry their own Elastic IPs.
-  for (const address of eni.PrivateIpAddresses ?? [])
-    if (address.Association?.PublicIp) publicIps.add(address.Association.PublicIp);
+  for (const address of eni.PrivateIpAddresses ?? []) {
+    const elastic = address.Association?.PublicIp;
+    if (elastic && isPublicAddress(elastic)) publicIps.add(elastic);
+  }
   for (const address of eni.Ipv6Addresses ?? [])
     if (address.Ipv6Address && isPublicAddress(address.Ipv6Address)) publicIps.add(address.Ipv6Address);
   const securityGroupIds = (eni.Groups ?? []).map((g) => g.GroupId).filter((id): id is string => Boolean(id));

@@ -2,6 +2,7 @@ import { isIP } from "node:net";
 import pLimit from "p-limit";
 import { type CatalogEntry, catalogEntryFor } from "../catalog/kubernetes-ports.ts";
 import { InputError } from "../errors/errors.ts";
+import { ALLOW_INTERNAL, assertConnectable } from "../net/address-policy.ts";
 import { identifyService } from "./service-probes.ts";
 import type { ProbeOpenPorts, ProbeResult } from "./types.ts";
 
@@ -96,10 +97,11 @@ function probeOrder(
  * MAX_PROBED_PORTS_PER_HOST ports (catalogue ports first), `hostBudgetMs` in total, and when the
  * host has more open ports than that and the first SILENT_SAMPLE probes all stay silent, no more
  * (a host answering on every port). Never throws for a port; throws InputError only for a bad
- * `ip` or option.
+ * `ip` or option, AddressRefusedError for an address the policy refuses (before any socket opens).
  */
 export const probeOpenPorts: ProbeOpenPorts = async (ip, ports, options = {}) => {
   if (isIP(ip) === 0) throw new InputError("ip", `'${ip}' is not an IPv4 or IPv6 address`);
+  assertConnectable(ip, options.addressPolicy ?? ALLOW_INTERNAL);
   const timeoutMs = positiveInteger(options.timeoutMs, "timeoutMs", DEFAULT_PROBE_TIMEOUT_MS);
   const hostBudgetMs = positiveInteger(options.hostBudgetMs, "hostBudgetMs", DEFAULT_HOST_PROBE_BUDGET_MS);
   const concurrency = Math.min(

@@ -1,5 +1,6 @@
 import type { CatalogEntry } from "../catalog/kubernetes-ports.ts";
 import type { Severity } from "../catalog/severity.ts";
+import type { AddressPolicy } from "../net/address-policy.ts";
 
 /**
  * What a probe proved about one open port. The service is what *answered* (identified by
@@ -32,6 +33,11 @@ export interface ProbeOptions {
   timeoutMs?: number;
   /** Time all probes of this IP may take together, in ms (default 15 s). */
   hostBudgetMs?: number;
+  /**
+   * Whether loopback/private addresses may be probed (default: yes; the round entry decides).
+   * Link-local, metadata, unspecified, multicast and broadcast addresses are refused regardless.
+   */
+  addressPolicy?: AddressPolicy;
 }
 
 /** Probes every open port of one IP; never throws for a port, reports `error`/`no-answer` instead. */

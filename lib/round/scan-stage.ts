@@ -7,6 +7,7 @@ import { errorMessage } from "../errors/errors.ts";
 import { classifyExposures } from "../findings/classify.ts";
 import { type DiffPolicy, type DiffResult, diffExposures } from "../findings/diff.ts";
 import type { ExposureRecord, Finding } from "../findings/types.ts";
+import { type AddressPolicy, addressRefusal, PUBLIC_ONLY } from "../net/address-policy.ts";
 import { PortSet } from "../ports/port-set.ts";
 import { parsePortSpec } from "../ports/port-spec.ts";
 import type { ProbeOpenPorts, ProbeResult } from "../probes/types.ts";
@@ -22,6 +23,11 @@ export interface RoundDeps {
   suppressions?: Suppression[];
   /** Overrides of the diff policy (resolve after N scans, flap quiet period, resolved alerts). */
   policy?: Partial<DiffPolicy>;
+  /**
+   * Which addresses the round may touch. Default PUBLIC_ONLY: loopback/private targets fail with
+   * the reason unless a person named them (`--targets`) or opted in (`--allow-private`).
+   */
+  addressPolicy?: AddressPolicy;
 }
 
 export interface ScanStageOptions {
@@ -104,10 +110,11 @@ async function probeSafely(
   ip: string,
   open: number[],
   deadline: number | undefined,
+  addressPolicy: AddressPolicy,
 ): Promise<ProbeResult[]> {
   if (open.length === 0 || (deadline !== undefined && Date.now() >= deadline)) return [];
   try {
-    return await probe(ip, open, deadline !== undefined ? { deadline } : {});
+    return await probe(ip, open, { addressPolicy, ...(deadline !== undefined ? { deadline } : {}) });
   } catch {
     // Probes refine findings; without them the catalogue still classifies every open port.
     return [];
@@ -134,7 +141,13 @@ async function recordTarget(
   options: ScanStageOptions,
   scanned: PortSet,
 ): Promise<TargetOutcome> {
-  const probes = await probeSafely(deps.probe, target.ip, scan.open, options.deadline);
+  const probes = await probeSafely(
+    deps.probe,
+    target.ip,
+    scan.open,
+    options.deadline,
+    deps.addressPolicy ?? PUBLIC_ONLY,
+  );
   const { ip, internetAllowed, publicCidrAllowed, coveragePorts: _slice, ...context } = target;
   const sgKnown = internetAllowed !== undefined;
   const findings = classifyExposures({
@@ -186,12 +199,21 @@ function allowedPorts(spec: string, field: string): PortSet {
  * The scan stage of a round: scan every target → probe open ports → classify against the security
  * groups → apply suppressions → diff with state → conditional writes (the outbox is the records'
  * pendingAlert). One failing target is reported in `failedTargets` and does not stop the others.
+ * A target the address policy refuses is never scanned: it fails with the refusal as its reason.
  */
 export async function scanTargets(
-  targets: ScanTarget[],
+  allTargets: ScanTarget[],
   deps: RoundDeps,
   options: ScanStageOptions,
 ): Promise<ScanStageResult> {
+  const addressPolicy = deps.addressPolicy ?? PUBLIC_ONLY;
+  const refusedByIp = new Map<string, TargetFailure>();
+  const targets = allTargets.filter((t) => {
+    const refusal = addressRefusal(t.ip, addressPolicy);
+    if (refusal) refusedByIp.set(t.ip, { ip: t.ip, error: refusal });
+    return refusal === undefined;
+  });
+  const refused = [...refusedByIp.values()];
   const hosts = [...new Set(targets.map((t) => t.ip))];
   const portsByIp = new Map<string, PortSet>();
   for (const t of targets) {
@@ -208,6 +230,7 @@ export async function scanTargets(
       : await deps.scan(hosts, {
           ports: options.ports,
           hostPorts: portsByIp,
+          addressPolicy,
           ...(options.deadline !== undefined ? { deadline: scanDeadline(options.deadline, Date.now()) } : {}),
           ...(options.onProgress ? { onProgress: options.onProgress } : {}),
         });
@@ -217,8 +240,8 @@ export async function scanTargets(
     newExposures: [],
     resolved: [],
     openExposures: 0,
-    incompleteScans: 0,
-    failedTargets: [],
+    incompleteScans: refused.length,
+    failedTargets: refused,
     staleTargets: 0,
     suppressed: 0,
     unrecorded: [],

@@ -3,6 +3,7 @@ import { isIP } from "node:net";
 import { performance } from "node:perf_hooks";
 import { KUBERNETES_PORTS } from "../catalog/kubernetes-ports.ts";
 import { errorMessage, InputError } from "../errors/errors.ts";
+import { type AddressPolicy, ALLOW_INTERNAL, addressRefusal } from "../net/address-policy.ts";
 import type { PortSet } from "../ports/port-set.ts";
 import {
   type Connector,
@@ -185,19 +186,35 @@ function shuffleRange(a: Uint16Array, from: number, to: number): void {
   }
 }
 
-/** Resolves hostnames (every address, v4 and v6); literal IPs pass through. */
-export async function resolveTargets(targets: readonly string[]): Promise<{
+function unscanned(target: string, ip: string, error: string): ScanResult {
+  return { target, ip, open: [], closed: 0, filtered: 0, complete: false, durationMs: 0, error };
+}
+
+/**
+ * Resolves hostnames (every address, v4 and v6); literal IPs pass through. Every address, literal
+ * or from DNS, goes through the address policy here, the last step before a socket: a refused one
+ * comes back unscanned with the refusal as its error.
+ */
+export async function resolveTargets(
+  targets: readonly string[],
+  policy: AddressPolicy = ALLOW_INTERNAL,
+): Promise<{
   resolved: ResolvedTarget[];
   failed: ScanResult[];
 }> {
   const resolved: ResolvedTarget[] = [];
   const failed: ScanResult[] = [];
+  const admit = (raw: string, ip: string, family: 4 | 6) => {
+    const refusal = addressRefusal(ip, policy);
+    if (refusal) failed.push(unscanned(raw, ip, refusal));
+    else resolved.push({ target: raw, ip, family });
+  };
   for (const raw of targets) {
     const target = raw.trim().replace(/^\[(.*)\]$/, "$1");
     if (target === "") throw new InputError("targets", "empty host name");
     const family = isIP(target);
     if (family === 4 || family === 6) {
-      resolved.push({ target: raw, ip: target, family });
+      admit(raw, target, family);
       continue;
     }
     try {
@@ -206,19 +223,10 @@ export async function resolveTargets(targets: readonly string[]): Promise<{
       for (const a of addresses) {
         if (seen.has(a.address)) continue;
         seen.add(a.address);
-        resolved.push({ target: raw, ip: a.address, family: a.family === 6 ? 6 : 4 });
+        admit(raw, a.address, a.family === 6 ? 6 : 4);
       }
     } catch (error) {
-      failed.push({
-        target: raw,
-        ip: "",
-        open: [],
-        closed: 0,
-        filtered: 0,
-        complete: false,
-        durationMs: 0,
-        error: `cannot resolve ${target}: ${errorMessage(error)}`,
-      });
+      failed.push(unscanned(raw, "", `cannot resolve ${target}: ${errorMessage(error)}`));
     }
   }
   return { resolved, failed };
@@ -257,7 +265,7 @@ export async function scanHosts(
   if (options.ports.isEmpty) throw new InputError("ports", "no ports to scan");
   for (const [target, ports] of options.hostPorts ?? [])
     if (ports.isEmpty) throw new InputError("hostPorts", `no ports to scan for ${target}`);
-  const { resolved, failed } = await resolveTargets(targets);
+  const { resolved, failed } = await resolveTargets(targets, options.addressPolicy);
   const results = await new ScanEngine(resolved, options, tuning).run();
   return [...results, ...failed];
 }

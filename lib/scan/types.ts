@@ -1,3 +1,4 @@
+import type { AddressPolicy } from "../net/address-policy.ts";
 import type { PortSet } from "../ports/port-set.ts";
 
 /** One host's scan result: the JSON contract of `portwarden scan --json` (see README). */
@@ -31,6 +32,12 @@ export interface ScanOptions {
   deadline?: number;
   /** Called now and then with progress; cheap to omit. */
   onProgress?: (p: ScanProgress) => void;
+  /**
+   * Whether loopback/private addresses may be scanned. Default: they may (the socket layer only
+   * holds the never-scanned list; the round entry decides about internal ones and passes it here).
+   * Link-local, metadata, unspecified, multicast and broadcast addresses are refused whatever this says.
+   */
+  addressPolicy?: AddressPolicy;
 }
 
 export interface ScanProgress {

@@ -10,6 +10,7 @@ import {
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { AlertMessageV1 } from "../../lib/alerts/format.ts";
 import { SnsNotifier } from "../../lib/alerts/sns-notifier.ts";
+import { ALLOW_INTERNAL } from "../../lib/net/address-policy.ts";
 import { parsePortSpec } from "../../lib/ports/port-spec.ts";
 import { runRound } from "../../lib/round/run-round.ts";
 import { targetsFromHosts } from "../../lib/round/targets.ts";
@@ -92,6 +93,7 @@ describe("a round on DynamoDB state with SNS alerts (moto)", () => {
       probe: async () => [],
       store: new DynamoStateStore({ client: dynamo, tableName: TABLE }),
       notifier: new SnsNotifier({ client: sns, topicArn }),
+      addressPolicy: ALLOW_INTERNAL,
     };
     return runRound(targetsFromHosts([NODE]), deps, { ports: PORTS, now: minute(minutes) });
   }

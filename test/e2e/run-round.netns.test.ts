@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { ConsoleNotifier } from "../../lib/alerts/console-notifier.ts";
 import { runCommand } from "../../lib/cli/run-command.ts";
+import { ALLOW_INTERNAL } from "../../lib/net/address-policy.ts";
 import { parsePortSpec } from "../../lib/ports/port-spec.ts";
 import { probeOpenPorts } from "../../lib/probes/probe-open-ports.ts";
 import { type RoundReport, runRound } from "../../lib/round/run-round.ts";
@@ -87,6 +88,7 @@ describe.runIf(requirePrivateNetns())(
         probe: probeOpenPorts,
         store,
         notifier: new ConsoleNotifier({ write: (line) => alertLines.push(line) }),
+        addressPolicy: ALLOW_INTERNAL,
       };
       const round = () => runRound(targetsFromHosts([host]), deps, { ports: parsePortSpec(PORT_SPEC) });
 
@@ -223,7 +225,11 @@ describe.runIf(requirePrivateNetns())(
       const run = async () => {
         const out: string[] = [];
         const io = { stdout: (t: string) => out.push(t), stderr: () => {}, interactive: false };
-        await runCommand(["--inventory", inventory, "--ports", PORT_SPEC, "--state", state, "--json"], io);
+        // The inventory's nodes are loopback addresses of the private netns: opt in.
+        await runCommand(
+          ["--inventory", inventory, "--allow-private", "--ports", PORT_SPEC, "--state", state, "--json"],
+          io,
+        );
         return JSON.parse(out.join(""));
       };
       const kinds = (report: { newExposures: { port: number; kind: string }[] }) =>

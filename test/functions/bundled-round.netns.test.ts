@@ -143,6 +143,8 @@ describe.runIf(requirePrivateNetns())("the Lambda bundles run one round: discove
       ALERT_TOPIC_ARN: topicArn,
       PORT_SPEC: `${OPEN_PORT},${CLOSED_PORT}`,
       INVENTORY_S3_KEY: INVENTORY_KEY,
+      // The node is a loopback address of the private netns: an operator's opt-in.
+      ALLOW_PRIVATE_TARGETS: "true",
       POWERTOOLS_SERVICE_NAME: "portwarden",
       POWERTOOLS_METRICS_NAMESPACE: "PortwardenTest",
     });

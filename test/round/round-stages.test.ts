@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { Notifier, PublishOutcome, RoundSummary } from "../../lib/alerts/types.ts";
 import type { AlertEvent, ExposureRecord } from "../../lib/findings/types.ts";
+import { ALLOW_INTERNAL } from "../../lib/net/address-policy.ts";
 import { parsePortSpec } from "../../lib/ports/port-spec.ts";
 import type { ProbeOpenPorts } from "../../lib/probes/types.ts";
 import { notifyPending } from "../../lib/round/notify-stage.ts";
@@ -53,7 +54,8 @@ function deps(
   open: Record<string, number[]>,
   over: Partial<RoundDeps> = {},
 ): RoundDeps {
-  return { scan: scanOf(open), probe: noProbes, store, ...over };
+  // The targets are loopback addresses: as if named on the command line.
+  return { scan: scanOf(open), probe: noProbes, store, addressPolicy: ALLOW_INTERNAL, ...over };
 }
 
 const A = "127.0.4.1";
