@@ -10,8 +10,9 @@ import { PortwardenError } from "../errors/errors.ts";
  *   (169.254.0.0/16 incl. the instance metadata service 169.254.169.254, fe80::/10), the AWS
  *   IPv6 service range fd00:ec2::/32 (metadata fd00:ec2::254, DNS ::253, NTP ::123), unspecified
  *   (0.0.0.0/8, ::), multicast (224.0.0.0/4, ff00::/8), broadcast and the reserved 240.0.0.0/4;
- *   also when they hide inside IPv6 (IPv4-mapped ::ffff:a.b.c.d, IPv4-translated, IPv4-compatible
- *   ::a.b.c.d, NAT64 64:ff9b::/96 and 64:ff9b:1::/48, 6to4 2002::/16).
+ *   and any non-public IPv4 address hidden inside IPv6 (IPv4-mapped ::ffff:a.b.c.d incl.
+ *   ::ffff:127.0.0.1, IPv4-translated, IPv4-compatible ::a.b.c.d, NAT64 64:ff9b::/96 and
+ *   64:ff9b:1::/48, 6to4 2002::/16).
  * - `internal`: loopback (127.0.0.0/8, ::1), RFC 1918, carrier-grade NAT 100.64.0.0/10 and unique
  *   local fc00::/7: scanned only when a person asked (named on the command line, or
  *   `--allow-private`); discovery never emits them.
@@ -102,7 +103,8 @@ function classifyV6(address: ipaddr.IPv6): AddressVerdict {
   if (embedded) {
     const inner = classifyV4(embedded.v4);
     if (inner.class === "public") return inner;
-    return { class: inner.class, why: `${embedded.form} ${embedded.v4.toString()}, ${inner.why}` };
+    // A person who means loopback writes 127.0.0.1; ::ffff:127.0.0.1 in an input is an evasion.
+    return { class: "forbidden", why: `${embedded.form} ${embedded.v4.toString()}, ${inner.why}` };
   }
   const range = address.range();
   const forbidden = FORBIDDEN_V6[range];
