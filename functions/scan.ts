@@ -6,7 +6,7 @@ import { ALLOW_INTERNAL, PUBLIC_ONLY } from "../lib/net/address-policy.ts";
 import type { PortSet } from "../lib/ports/port-set.ts";
 import { DEFAULT_PORT_SPEC, parsePortSpec } from "../lib/ports/port-spec.ts";
 import { probeOpenPorts } from "../lib/probes/probe-open-ports.ts";
-import { type RoundDeps, scanTargets } from "../lib/round/scan-stage.ts";
+import { type RoundDeps, scanTargets, targetFailure } from "../lib/round/scan-stage.ts";
 import { parseScanTargets } from "../lib/round/targets.ts";
 import { scanHosts } from "../lib/scan/scanner.ts";
 import { lambdaClients, once, readEnvironment, stageDeadline, stateStore } from "./environment.ts";
@@ -24,7 +24,8 @@ export function makeScanHandler(deps: () => ScanDeps) {
   ): Promise<ScanBatchOutput> =>
     instrumented("scan", context, async () => {
       const batch = parseInput(scanEventSchema, event, "event");
-      const targets = parseScanTargets(batch.Items, "event.Items");
+      // A bad item fails alone (reported with its reason); the batch's other targets are scanned.
+      const { targets, rejected } = parseScanTargets(batch.Items, "event.Items");
       const { ports, now, ...roundDeps } = deps();
       const started = Date.now();
       const stage = await scanTargets(targets, roundDeps, {
@@ -42,13 +43,14 @@ export function makeScanHandler(deps: () => ScanDeps) {
         incompleteScans: stage.incompleteScans,
         scanDurationMs: Date.now() - started,
       });
+      stage.failedTargets.push(...rejected.map((r) => targetFailure(r.target, r.error)));
       for (const failure of stage.failedTargets) logger.warn("target not recorded", { ...failure });
       return {
-        targets: targets.length,
+        targets: batch.Items.length,
         newExposures: stage.newExposures.length,
         resolved: stage.resolved.length,
         openExposures: stage.openExposures,
-        incompleteScans: stage.incompleteScans,
+        incompleteScans: stage.incompleteScans + rejected.length,
         openPorts,
         failedTargets: stage.failedTargets,
       };

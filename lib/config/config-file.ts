@@ -1,11 +1,12 @@
 import { readFile, stat } from "node:fs/promises";
 import { z } from "zod";
 import { accountIdSchema } from "../contracts/aws-identifiers.ts";
+import { CLUSTER_NAME_MAX_CHARS } from "../contracts/limits.ts";
 import { errorMessage, InputError } from "../errors/errors.ts";
 import { isIpOrCidr } from "../net/cidr.ts";
 import { parsePortSpec } from "../ports/port-spec.ts";
 import type { Suppression } from "./suppressions.ts";
-import { parseInput } from "./zod-input.ts";
+import { boundedText, parseInput } from "./zod-input.ts";
 
 /** The round's diff policy; every knob has a default (see DEFAULT_DIFF_POLICY in lib/findings/diff.ts). */
 export interface RoundPolicyConfig {
@@ -58,7 +59,7 @@ function isPortSpec(value: string): boolean {
 const suppressionSchema = z
   .strictObject({
     account: accountIdSchema.optional(),
-    cluster: z.string().min(1).max(200).optional(),
+    cluster: boundedText(CLUSTER_NAME_MAX_CHARS, 1).optional(),
     cidr: z.string().refine(isIpOrCidr, { error: "is not an IP address or CIDR" }).optional(),
     ports: z
       .string()

@@ -1,4 +1,5 @@
-import type { z } from "zod";
+import { z } from "zod";
+import { charCount } from "../contracts/limits.ts";
 import { InputError } from "../errors/errors.ts";
 
 /** `root.clusters[0].nodes[1]` from a zod issue path. */
@@ -37,4 +38,16 @@ export function parseInput<T>(schema: z.ZodType<T>, data: unknown, root: string)
   const { field, message } = describeIssue(first, root);
   const more = result.error.issues.length > 1 ? ` (and ${result.error.issues.length - 1} more problems)` : "";
   throw new InputError(field, `${message}${more}`);
+}
+
+/**
+ * A string of `min`-`max` characters counted as AWS counts them (code points, so a 256-character
+ * tag value of emoji passes where `.max(256)` on UTF-16 units would refuse it).
+ */
+export function boundedText(max: number, min = 0): z.ZodString {
+  return z.string().check(
+    z.refine((v: string) => charCount(v) >= min && charCount(v) <= max, {
+      error: min > 0 ? `must be ${min}-${max} characters` : `is longer than ${max} characters`,
+    }),
+  );
 }

@@ -4,11 +4,15 @@
  * writes and the types cannot drift from the runtime checks.
  */
 import { z } from "zod";
+import { boundedText } from "../config/zod-input.ts";
 import { roundIdSchema } from "./aws-identifiers.ts";
+import { MESSAGE_MAX_CHARS, TARGET_LABEL_MAX_CHARS } from "./limits.ts";
 
-// TODO(contracts): the ip/error bounds move to lib/contracts/limits.ts (owned by `safety`).
 /** A target whose findings could not be recorded (already sanitised: no stacks, no secrets). */
-export const targetFailureSchema = z.object({ ip: z.string().max(100), error: z.string().max(2000) });
+export const targetFailureSchema = z.object({
+  ip: z.string().max(TARGET_LABEL_MAX_CHARS),
+  error: boundedText(MESSAGE_MAX_CHARS),
+});
 
 /** What one part of a round (a scan batch, discovery's cluster findings) counted. */
 const tallySchema = z.object({

@@ -7,6 +7,19 @@ export interface Inventory {
   errors: InventoryError[];
   /** Every account+region discovery read completely (absent in hand-written inventories). */
   inventoried?: Array<{ account: string; region: string }>;
+  /**
+   * Set by `parseInventory` only (never by discovery): entries of an inventory file left out for a
+   * bad value, each failing its own targets; the rest of the file is used.
+   */
+  rejected?: InventoryRejection[];
+}
+
+/** An inventory entry (cluster or node) or a Scan item that was left out, and why. */
+export interface InventoryRejection {
+  /** The entry's public IP when it had a valid one, else its path (`inventory.clusters[0].nodes[3]`). */
+  target: string;
+  /** `inventory.clusters[0].nodes[3].instanceId: 'i-…' is longer than 19 characters` */
+  error: string;
 }
 
 export interface InventoryError {

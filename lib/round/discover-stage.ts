@@ -7,7 +7,7 @@ import type { Inventory } from "../discovery/types.ts";
 import { InputError } from "../errors/errors.ts";
 import type { StateStore } from "../state/types.ts";
 import { releaseRoundLock, takeRoundLock } from "./round-lock.ts";
-import { recordClusterFindings } from "./scan-stage.ts";
+import { recordClusterFindings, targetFailure } from "./scan-stage.ts";
 import { clusterFindingIds, targetsFromInventory } from "./targets.ts";
 
 export interface DiscoverStageDeps {
@@ -63,7 +63,11 @@ export async function discoverStage(
       newExposures: clusters.newExposures.length,
       resolved: clusters.resolved.length,
       openExposures: clusters.openExposures,
-      failedTargets: clusters.failedTargets,
+      // Entries of an S3 inventory left out for a bad value fail alone, with their reason.
+      failedTargets: [
+        ...clusters.failedTargets,
+        ...(inventory.rejected ?? []).map((r) => targetFailure(r.target, r.error)),
+      ],
     },
   };
   return { output, inventory };

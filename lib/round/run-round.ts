@@ -15,6 +15,7 @@ import {
   type ScanStageOptions,
   scanTargets,
   type TargetFailure,
+  targetFailure,
 } from "./scan-stage.ts";
 import { clusterFindingIds, type ScanTarget } from "./targets.ts";
 
@@ -181,6 +182,11 @@ export async function runRound(
   const roundId = options.roundId ?? newRoundId(started);
   const stage = await scanTargets(targets, deps, { ...options, roundId, now });
   const inventory = options.inventory;
+  // Inventory entries left out for a bad value fail alone, with their reason.
+  for (const rejection of inventory?.rejected ?? []) {
+    stage.failedTargets.push(targetFailure(rejection.target, rejection.error));
+    stage.incompleteScans++;
+  }
   const clusters = inventory ? await recordClusterFindings(inventory, deps, { now }) : undefined;
   const unrecorded = [...stage.unrecorded];
   const stateFailures: TargetFailure[] = [];

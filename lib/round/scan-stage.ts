@@ -2,6 +2,14 @@ import pLimit from "p-limit";
 import { severityRank } from "../catalog/severity.ts";
 import type { Suppression } from "../config/suppressions.ts";
 import { applySuppressions } from "../config/suppressions.ts";
+import {
+  clampText,
+  EVIDENCE_MAX_CHARS,
+  FIX_MAX_CHARS,
+  MESSAGE_MAX_CHARS,
+  SERVICE_MAX_CHARS,
+  TARGET_LABEL_MAX_CHARS,
+} from "../contracts/limits.ts";
 import type { Inventory } from "../discovery/types.ts";
 import { errorMessage } from "../errors/errors.ts";
 import { classifyExposures } from "../findings/classify.ts";
@@ -85,6 +93,24 @@ export class UnrecordedFindingsError extends Error {
 /** Targets recorded at once: each holds little, but the store sees one writer per target. */
 const TARGET_CONCURRENCY = 8;
 
+/** A failed target as reports and events carry it: bounded, so one long message cannot break a batch. */
+export function targetFailure(target: string, error: unknown): TargetFailure {
+  return {
+    ip: clampText(target, TARGET_LABEL_MAX_CHARS),
+    error: clampText(typeof error === "string" ? error : errorMessage(error), MESSAGE_MAX_CHARS),
+  };
+}
+
+/** Free text a finding carries, cut to the limits every store accepts (remote text can be long). */
+function withinLimits(finding: Finding): Finding {
+  return {
+    ...finding,
+    service: clampText(finding.service, SERVICE_MAX_CHARS),
+    evidence: clampText(finding.evidence, EVIDENCE_MAX_CHARS),
+    ...(finding.fix !== undefined ? { fix: clampText(finding.fix, FIX_MAX_CHARS) } : {}),
+  };
+}
+
 function countOpenExposures(records: readonly ExposureRecord[]): number {
   return records.filter((r) => r.status === "open" && r.kind !== "latent").length;
 }
@@ -150,7 +176,7 @@ async function recordTarget(
   );
   const { ip, internetAllowed, publicCidrAllowed, coveragePorts: _slice, ...context } = target;
   const sgKnown = internetAllowed !== undefined;
-  const findings = classifyExposures({
+  const classified = classifyExposures({
     ...context,
     ip,
     open: scan.open,
@@ -161,6 +187,7 @@ async function recordTarget(
       ? { publicCidrAllowed: allowedPorts(publicCidrAllowed, "publicCidrAllowed") }
       : {}),
   });
+  const findings = classified.map(withinLimits);
   const now = (options.now ?? (() => new Date()))();
   const { reported, suppressed } = applySuppressions(findings, deps.suppressions ?? [], now);
   let previous: ExposureRecord[];
@@ -210,7 +237,7 @@ export async function scanTargets(
   const refusedByIp = new Map<string, TargetFailure>();
   const targets = allTargets.filter((t) => {
     const refusal = addressRefusal(t.ip, addressPolicy);
-    if (refusal) refusedByIp.set(t.ip, { ip: t.ip, error: refusal });
+    if (refusal) refusedByIp.set(t.ip, targetFailure(t.ip, refusal));
     return refusal === undefined;
   });
   const refused = [...refusedByIp.values()];
@@ -271,7 +298,7 @@ export async function scanTargets(
     } catch (error) {
       stage.incompleteScans++;
       if (error instanceof UnrecordedFindingsError) stage.unrecorded.push(...error.findings);
-      stage.failedTargets.push({ ip: target.ip, error: errorMessage(error) });
+      stage.failedTargets.push(targetFailure(target.ip, error));
     }
   });
   return stage;
@@ -287,7 +314,7 @@ export async function recordClusterFindings(
   options: { now?: () => Date } = {},
 ): Promise<Pick<ScanStageResult, "newExposures" | "resolved" | "openExposures" | "failedTargets">> {
   const now = (options.now ?? (() => new Date()))();
-  const findings = clusterFindings(inventory);
+  const findings = clusterFindings(inventory).map(withinLimits);
   const out: Pick<ScanStageResult, "newExposures" | "resolved" | "openExposures" | "failedTargets"> = {
     newExposures: [],
     resolved: [],
@@ -315,7 +342,7 @@ export async function recordClusterFindings(
       out.openExposures += countOpenExposures(diff.open);
     } catch (error) {
       if (error instanceof StaleRecordError) continue;
-      out.failedTargets.push({ ip: id, error: errorMessage(error) });
+      out.failedTargets.push(targetFailure(id, error));
     }
   }
   return out;

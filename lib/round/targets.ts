@@ -2,9 +2,18 @@ import { createHash } from "node:crypto";
 import { isIP } from "node:net";
 import ipaddr from "ipaddr.js";
 import { z } from "zod";
-import { ipAddressSchema, portSpecTextSchema } from "../config/inventory-file.ts";
+import {
+  accountIdSchema,
+  clusterNameSchema,
+  firstProblem,
+  instanceIdSchema,
+  ipAddressSchema,
+  ipsOf,
+  portSpecTextSchema,
+  regionNameSchema,
+} from "../config/inventory-file.ts";
 import { parseInput } from "../config/zod-input.ts";
-import type { Inventory } from "../discovery/types.ts";
+import type { Inventory, InventoryRejection } from "../discovery/types.ts";
 import { InputError } from "../errors/errors.ts";
 import { endpointFindings } from "../exposure/eks-endpoint.ts";
 import type { Finding, NodeContext } from "../findings/types.ts";
@@ -201,19 +210,39 @@ export function parseTargetList(items: readonly string[], options: TargetGrammar
 
 const scanTargetSchema = z.strictObject({
   ip: ipAddressSchema,
-  account: z.string().min(1).max(64).optional(),
-  region: z.string().min(1).max(64).optional(),
-  cluster: z.string().min(1).max(200).optional(),
-  instanceId: z.string().min(1).max(64).optional(),
+  account: accountIdSchema.optional(),
+  region: regionNameSchema.optional(),
+  cluster: clusterNameSchema.optional(),
+  instanceId: instanceIdSchema.optional(),
   internetAllowed: portSpecTextSchema.optional(),
   publicCidrAllowed: portSpecTextSchema.optional(),
   coveragePorts: portSpecTextSchema.optional(),
 });
 
+/** Items of one list: the Map's ItemBatcher sends a few; a file of targets may hold more. */
+export const SCAN_TARGETS_MAX = 10_000;
+
 /**
- * Validates a list of ScanTargets from outside (a Step Functions item batch, a file); errors read
- * `targets[3].ip: 'x' is not an IP address`.
+ * Validates a list of ScanTargets from outside (a Step Functions item batch, a file), one by one:
+ * a bad item is returned in `rejected` with its reason (`targets[3].ip: 'x' is not an IP address`)
+ * and the others are scanned. Only a list that is not a list (or too long) throws.
  */
-export function parseScanTargets(data: unknown, root = "targets"): ScanTarget[] {
-  return parseInput(z.array(scanTargetSchema).max(10_000), data, root) as ScanTarget[];
+export function parseScanTargets(
+  data: unknown,
+  root = "targets",
+): { targets: ScanTarget[]; rejected: InventoryRejection[] } {
+  const items = parseInput(z.array(z.unknown()).max(SCAN_TARGETS_MAX), data, root);
+  const targets: ScanTarget[] = [];
+  const rejected: InventoryRejection[] = [];
+  items.forEach((item, i) => {
+    const parsed = scanTargetSchema.safeParse(item, { reportInput: true });
+    if (parsed.success) {
+      targets.push(parsed.data as ScanTarget);
+      return;
+    }
+    const path = `${root}[${i}]`;
+    const [address] = ipsOf({ publicIps: [(item as { ip?: unknown } | null)?.ip] });
+    rejected.push({ target: address ?? path, error: firstProblem(parsed.error, path) });
+  });
+  return { targets, rejected };
 }

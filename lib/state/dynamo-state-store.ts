@@ -35,7 +35,13 @@ import {
   sortKeyFor,
   TTL_ATTRIBUTE,
 } from "./dynamo-schema.ts";
-import { type ClaimLease, exposureRecordSchema, nextVersion, withClaim } from "./stored-record.ts";
+import {
+  assertStorable,
+  type ClaimLease,
+  exposureRecordSchema,
+  nextVersion,
+  withClaim,
+} from "./stored-record.ts";
 import { type OutboxPage, StaleRecordError, type StateStore } from "./types.ts";
 
 export interface DynamoStateStoreOptions {
@@ -109,6 +115,7 @@ export class DynamoStateStore implements StateStore {
   }
 
   async saveRecords(records: readonly ExposureRecord[]): Promise<void> {
+    assertStorable(records);
     if (records.length === 0) return;
     if (records.length === 1) {
       await this.putOne(records[0] as ExposureRecord);

@@ -8,6 +8,7 @@ import type { ExposureRecord } from "../findings/types.ts";
 import { DEFAULT_TTL_DAYS } from "./dynamo-schema.ts";
 import { acquiredLease, pageOfPending, type StoredLease } from "./local-outbox.ts";
 import {
+  assertStorable,
   type ClaimLease,
   exposureRecordSchema,
   nextVersion,
@@ -123,6 +124,7 @@ export class FileStateStore implements StateStore {
   }
 
   async saveRecords(records: readonly ExposureRecord[]): Promise<void> {
+    assertStorable(records);
     if (records.length === 0) return;
     if (this.stageWrites) {
       const { doc } = await this.read();

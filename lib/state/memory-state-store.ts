@@ -1,6 +1,7 @@
 import type { ExposureRecord } from "../findings/types.ts";
 import { acquiredLease, pageOfPending, type StoredLease } from "./local-outbox.ts";
 import {
+  assertStorable,
   type ClaimLease,
   nextVersion,
   versionConditionHolds,
@@ -30,6 +31,7 @@ export class MemoryStateStore implements StateStore {
   }
 
   async saveRecords(records: readonly ExposureRecord[]): Promise<void> {
+    assertStorable(records);
     // All-or-nothing, like the DynamoDB transaction: check every condition before writing any.
     for (const record of records) {
       if (!versionConditionHolds(this.records.get(record.key), record))

@@ -1,28 +1,56 @@
 import { z } from "zod";
 import { SEVERITIES } from "../catalog/severity.ts";
+import { boundedText } from "../config/zod-input.ts";
+import {
+  ACCOUNT_ID_CHARS,
+  CLUSTER_FINDING_ID_CHARS,
+  CLUSTER_NAME_MAX_CHARS,
+  EVIDENCE_MAX_CHARS,
+  FIX_MAX_CHARS,
+  INSTANCE_ID_MAX_CHARS,
+  IP_MAX_CHARS,
+  PORT_SPEC_MAX_CHARS,
+  RECORD_KEY_MAX_CHARS,
+  REGION_MAX_CHARS,
+  SERVICE_MAX_CHARS,
+  TIMESTAMP_MAX_CHARS,
+} from "../contracts/limits.ts";
+import { InputError } from "../errors/errors.ts";
 import type { ExposureRecord } from "../findings/types.ts";
 
-const isoTimestamp = z.string().min(1).max(64);
+const isoTimestamp = z.string().min(1).max(TIMESTAMP_MAX_CHARS);
+/**
+ * State written before these limits existed must still load: a field's bound is the contract's
+ * limit or what state schemaVersion 1 accepted, whichever is larger (64 for ids, 300 for keys).
+ */
+const v1 = (limit: number, acceptedByV1: number) => Math.max(limit, acceptedByV1);
 
-/** What a stored ExposureRecord must look like; used to reject a corrupt or foreign state file. */
+/**
+ * What a stored ExposureRecord must look like; used to reject a corrupt or foreign state file and,
+ * before every write, a record the reader would refuse (limits from lib/contracts/limits.ts, the
+ * same ones inventory parsing and discovery use, so what a round may record a store may hold).
+ */
 export const exposureRecordSchema = z.object({
-  key: z.string().min(1).max(300),
-  ip: z.string().min(1).max(64),
+  key: z.string().min(1).max(v1(RECORD_KEY_MAX_CHARS, 300)),
+  ip: z
+    .string()
+    .min(1)
+    .max(v1(Math.max(IP_MAX_CHARS, CLUSTER_FINDING_ID_CHARS), 64)),
   port: z.number().int().min(0).max(65535),
-  portSpec: z.string().max(200).optional(),
-  service: z.string().max(100),
+  portSpec: z.string().max(PORT_SPEC_MAX_CHARS).optional(),
+  service: boundedText(SERVICE_MAX_CHARS),
   // Added with verdicts from proof; optional so records written before them still load.
-  expected: z.string().max(100).optional(),
+  expected: boundedText(SERVICE_MAX_CHARS).optional(),
   basis: z.enum(["probe", "policy"]).optional(),
   verdictSince: isoTimestamp.optional(),
   severity: z.enum(SEVERITIES),
   kind: z.enum(["exposed", "unexplained", "latent"]),
-  evidence: z.string().max(2000),
-  fix: z.string().max(2000).optional(),
-  account: z.string().max(64).optional(),
-  region: z.string().max(64).optional(),
-  cluster: z.string().max(200).optional(),
-  instanceId: z.string().max(64).optional(),
+  evidence: boundedText(EVIDENCE_MAX_CHARS),
+  fix: boundedText(FIX_MAX_CHARS).optional(),
+  account: z.string().max(v1(ACCOUNT_ID_CHARS, 64)).optional(),
+  region: boundedText(v1(REGION_MAX_CHARS, 64)).optional(),
+  cluster: boundedText(CLUSTER_NAME_MAX_CHARS).optional(),
+  instanceId: boundedText(v1(INSTANCE_ID_MAX_CHARS, 64)).optional(),
   status: z.enum(["open", "resolved"]),
   firstSeen: isoTimestamp,
   lastSeen: isoTimestamp,
@@ -38,6 +66,26 @@ export const exposureRecordSchema = z.object({
     .optional(),
   version: z.number().int().min(0),
 }) satisfies z.ZodType<ExposureRecord>;
+
+/** A record the store would refuse to read back: its write fails instead (that target fails, not the store). */
+export class UnstorableRecordError extends InputError {}
+
+/**
+ * Throws UnstorableRecordError (naming the record and field) unless every record passes the schema
+ * the store reads with: a store never writes a file or an item it would refuse later.
+ */
+export function assertStorable(records: readonly ExposureRecord[]): void {
+  for (const record of records) {
+    const parsed = exposureRecordSchema.safeParse(record);
+    if (parsed.success) continue;
+    const issue = parsed.error.issues[0];
+    const field = issue?.path.join(".") || "record";
+    throw new UnstorableRecordError(
+      `record ${String(record.key).slice(0, RECORD_KEY_MAX_CHARS)}.${field}`,
+      `${issue?.message ?? "invalid"}; not written`,
+    );
+  }
+}
 
 /**
  * Checks the optimistic-concurrency condition of one write against what is stored now:

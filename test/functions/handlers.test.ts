@@ -7,6 +7,7 @@ import { makeScanHandler } from "../../functions/scan.ts";
 import type { RoundSummary } from "../../lib/alerts/types.ts";
 import { InputError } from "../../lib/errors/errors.ts";
 import type { AlertEvent } from "../../lib/findings/types.ts";
+import { parsePortSpec } from "../../lib/ports/port-spec.ts";
 import { MemoryStateStore } from "../../lib/state/memory-state-store.ts";
 import { type Moto, startMoto } from "../support/moto.ts";
 
@@ -41,15 +42,48 @@ describe("event validation names the field", () => {
     expect(error.field).toBe("event.startedAt");
   });
 
-  it("scan rejects a batch item whose ip is not an address", async () => {
-    const handler = makeScanHandler(unreachable);
-    const error = await rejection(
-      handler(
-        { Items: [{ ip: "127.0.0.1" }, { ip: "not-an-ip" }], BatchInput: { roundId: "r-1" } },
-        { getRemainingTimeInMillis: () => 60_000 },
-      ),
+  it("scan fails only the batch item whose fields are bad, with the reason, and scans the others", async () => {
+    // Prepare: a scanner that records what it was asked to scan; the good item is a public address.
+    const scanned: string[][] = [];
+    const handler = makeScanHandler(() => ({
+      scan: async (hosts) => {
+        scanned.push(hosts);
+        return hosts.map((ip) => ({
+          target: ip,
+          ip,
+          open: [],
+          closed: 1,
+          filtered: 0,
+          complete: true,
+          durationMs: 1,
+        }));
+      },
+      probe: async () => [],
+      store: new MemoryStateStore(),
+      ports: parsePortSpec("22"),
+    }));
+    // Act
+    const output = await handler(
+      {
+        Items: [
+          { ip: "198.51.100.7", cluster: "c".repeat(256) },
+          { ip: "not-an-ip" },
+          { ip: "198.51.100.8", instanceId: "i-".padEnd(40, "0") },
+        ],
+        BatchInput: { roundId: "r-1" },
+      },
+      { getRemainingTimeInMillis: () => 60_000 },
     );
-    expect(error.field).toBe("event.Items[1].ip");
+    // Assess
+    expect(scanned).toEqual([["198.51.100.7"]]);
+    expect(output.failedTargets).toEqual([
+      { ip: "event.Items[1]", error: "event.Items[1].ip: 'not-an-ip' is not an IP address" },
+      {
+        ip: "198.51.100.8",
+        error: `event.Items[2].instanceId: '${"i-".padEnd(40, "0")}' must be 1-19 characters`,
+      },
+    ]);
+    expect([output.targets, output.incompleteScans]).toEqual([3, 2]);
   });
 
   it("scan rejects a batch larger than 50 targets", async () => {

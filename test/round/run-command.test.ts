@@ -99,14 +99,43 @@ describe("portwarden run: input errors (exit 2, the field named)", () => {
     expect([code, c.err()]).toEqual([2, "portwarden run: --targets: empty item in '127.0.0.1,,127.0.0.2'\n"]);
   });
 
-  it("names the inventory field path and value of a bad public IP", async () => {
+  it("fails only the inventory node with a bad public IP, naming the field path and value", async () => {
     const bad = structuredClone(PUBLIC_ENDPOINT_INVENTORY);
     bad.clusters[0]?.nodes.push({ instanceId: "i-2", publicIps: ["x"], internetAllowed: "" });
     const c = capture();
-    const code = await main(["run", "--inventory", await inventoryFile("bad.json", bad)], c.io);
+    const code = await main(
+      [
+        "run",
+        "--inventory",
+        await inventoryFile("bad.json", bad),
+        "--state",
+        join(dir, "bad-node.json"),
+        "--json",
+      ],
+      c.io,
+    );
+    const report = JSON.parse(c.out());
+    expect([code, report.failedTargets, report.newExposures.length]).toEqual([
+      1,
+      [
+        {
+          ip: "inventory.clusters[0].nodes[1]",
+          error: "inventory.clusters[0].nodes[1].publicIps[0]: 'x' is not an IP address",
+        },
+      ],
+      1,
+    ]);
+  });
+
+  it("refuses an inventory whose shape is wrong, naming the field (exit 2)", async () => {
+    const c = capture();
+    const code = await main(
+      ["run", "--inventory", await inventoryFile("shape.json", { clusters: [{ name: "prod", nodes: {} }] })],
+      c.io,
+    );
     expect([code, c.err()]).toEqual([
       2,
-      "portwarden run: inventory.clusters[0].nodes[1].publicIps[0]: 'x' is not an IP address\n",
+      "portwarden run: inventory.clusters[0].nodes: {}: Invalid input: expected array, received object\n",
     ]);
   });
 

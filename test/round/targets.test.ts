@@ -97,48 +97,97 @@ describe("clusterFindings", () => {
 
 describe("parseInventory", () => {
   it("accepts the inventory document", () => {
-    expect(parseInventory(inventory([cluster()])).clusters[0]?.nodes).toHaveLength(2);
+    const parsed = parseInventory(inventory([cluster()]));
+    expect([parsed.clusters[0]?.nodes.length, parsed.rejected]).toEqual([2, undefined]);
   });
 
-  it("names the field path and value of a bad public IP", () => {
+  it("leaves out only the node with a bad public IP, naming the field path and value", () => {
     const bad = cluster();
     bad.nodes.push({ instanceId: "i-3", publicIps: ["x"], internetAllowed: "" });
-    expect(() => parseInventory(inventory([bad]))).toThrow(
-      "inventory.clusters[0].nodes[2].publicIps[0]: 'x' is not an IP address",
-    );
+    const parsed = parseInventory(inventory([bad]));
+    expect(parsed.clusters[0]?.nodes.map((n) => n.instanceId)).toEqual(["i-1", "i-2"]);
+    expect(parsed.rejected).toEqual([
+      {
+        target: "inventory.clusters[0].nodes[2]",
+        error: "inventory.clusters[0].nodes[2].publicIps[0]: 'x' is not an IP address",
+      },
+    ]);
   });
 
-  it("names a bad SG port spec", () => {
+  it("names a bad SG port spec and fails that node's IPs", () => {
     const bad = cluster();
-    bad.nodes[0] = { instanceId: "i-1", publicIps: [], internetAllowed: "22-" };
-    expect(() => parseInventory(inventory([bad]))).toThrow(
-      "inventory.clusters[0].nodes[0].internetAllowed: '22-' is not a port SPEC",
-    );
+    bad.nodes[0] = { instanceId: "i-1", publicIps: ["203.0.113.1"], internetAllowed: "22-" };
+    expect(parseInventory(inventory([bad])).rejected).toEqual([
+      {
+        target: "203.0.113.1",
+        error:
+          "inventory.clusters[0].nodes[0].internetAllowed: '22-' is not a port SPEC (e.g. '22,443,30000-32767')",
+      },
+    ]);
   });
 
-  it("names a missing field", () => {
-    expect(() =>
-      parseInventory({ clusters: [{ account: "1", region: "r", kind: "eks", nodes: [] }] }),
-    ).toThrow("inventory.clusters[0].name: is required");
+  it("leaves out a cluster with a bad field of its own, and only that cluster", () => {
+    const parsed = parseInventory({
+      clusters: [{ account: "1", region: "r", kind: "eks", nodes: [] }, cluster()],
+      errors: [],
+    });
+    expect(parsed.clusters.map((c) => c.name)).toEqual(["prod"]);
+    expect(parsed.rejected).toEqual([
+      {
+        target: "inventory.clusters[0]",
+        error: "inventory.clusters[0].account: '1' is not a 12-digit AWS account id (and 1 more problems)",
+      },
+    ]);
+  });
+
+  it("accepts what AWS allows: a 256-character unicode cluster tag value, 19-character instance ids", () => {
+    const name = "ü😀".repeat(128);
+    const parsed = parseInventory(
+      inventory([
+        cluster({
+          name,
+          kind: "self-managed",
+          nodes: [{ instanceId: "i-0123456789abcdef0", publicIps: [], internetAllowed: "" }],
+        }),
+      ]),
+    );
+    expect([parsed.clusters[0]?.name, parsed.rejected]).toEqual([name, undefined]);
+  });
+
+  it.each([
+    [{ clusters: "x" }, "inventory.clusters: 'x': Invalid input: expected array, received string"],
+    [
+      { clusters: [{ nodes: [3] }] },
+      "inventory.clusters[0].nodes[0]: 3: Invalid input: expected object, received number",
+    ],
+    [[], "inventory: []: Invalid input: expected object, received array"],
+  ])("refuses a document that is not an inventory at all: %j", (doc, message) => {
+    expect(() => parseInventory(doc)).toThrow(message);
   });
 });
 
 describe("parseScanTargets", () => {
   it("accepts the targets targetsFromInventory makes", () => {
     const targets = targetsFromInventory(inventory([cluster()]));
-    expect(parseScanTargets(JSON.parse(JSON.stringify(targets)))).toEqual(targets);
+    expect(parseScanTargets(JSON.parse(JSON.stringify(targets)))).toEqual({ targets, rejected: [] });
   });
 
-  it("names the index and value of a bad IP", () => {
-    expect(() => parseScanTargets([{ ip: "127.0.0.1" }, { ip: "10.0.0.300" }])).toThrow(
-      "targets[1].ip: '10.0.0.300' is not an IP address",
-    );
+  it("fails only the item with a bad IP, naming its index and value", () => {
+    expect(parseScanTargets([{ ip: "127.0.0.1" }, { ip: "10.0.0.300" }])).toEqual({
+      targets: [{ ip: "127.0.0.1" }],
+      rejected: [{ target: "targets[1]", error: "targets[1].ip: '10.0.0.300' is not an IP address" }],
+    });
   });
 
-  it("rejects unknown fields in a target", () => {
-    expect(() => parseScanTargets([{ ip: "127.0.0.1", port: 22 }])).toThrow(
-      /^targets\[0\]: Unrecognized key/,
-    );
+  it("fails an item with unknown fields", () => {
+    const { rejected } = parseScanTargets([{ ip: "127.0.0.1", port: 22 }]);
+    expect(rejected).toEqual([
+      { target: "127.0.0.1", error: expect.stringMatching(/^targets\[0\]: Unrecognized key/) },
+    ]);
+  });
+
+  it("refuses a list that is not a list", () => {
+    expect(() => parseScanTargets({ ip: "127.0.0.1" })).toThrow(/^targets: /);
   });
 });
 
