@@ -82,7 +82,9 @@ export async function discoverInventory(
       async ({ account, region, clients }) => {
         let ok = true;
         try {
-          clusters.push(...(await inventoryRegion(clients, account, region, options.extraTagKeys)));
+          clusters.push(
+            ...(await inventoryRegion(clients, account, region, options.extraTagKeys, options.addressPolicy)),
+          );
           inventoried.push({ account, region });
         } catch (error) {
           ok = false;

@@ -5,6 +5,7 @@ import {
   assertRoleName,
 } from "../contracts/aws-identifiers.ts";
 import { InputError } from "../errors/errors.ts";
+import type { AddressPolicy } from "../net/address-policy.ts";
 
 /** What `discoverInventory` reads; every field optional, validated by `validateDiscoveryOptions`. */
 export interface DiscoveryOptions {
@@ -24,6 +25,11 @@ export interface DiscoveryOptions {
   homeRegion?: string;
   /** Alias of `homeRegion` (what `portwarden run` passes). */
   region?: string;
+  /**
+   * Which node addresses the inventory may list. Default PUBLIC_ONLY: loopback/private addresses are
+   * left out unless a person opted in (`--allow-private`); link-local/metadata ones always.
+   */
+  addressPolicy?: AddressPolicy;
   /** Account×region reads in flight at once. Default 4. */
   concurrency?: number;
   onProgress?: (progress: DiscoveryProgress) => void;

@@ -14,7 +14,7 @@ import {
 } from "@aws-sdk/client-eks";
 import type { AwsClients } from "../aws/clients.ts";
 import { analyzeIngress } from "../exposure/security-groups.ts";
-import { classifyAddress } from "../net/address-policy.ts";
+import { type AddressPolicy, addressRefusal, PUBLIC_ONLY } from "../net/address-policy.ts";
 import { PortSet } from "../ports/port-set.ts";
 import type { ClusterInventory, NetworkInterfaceInventory, NodeInventory } from "./types.ts";
 
@@ -50,6 +50,7 @@ export async function inventoryRegion(
   account: string,
   region: string,
   extraTagKeys: readonly string[] = [],
+  addresses: AddressPolicy = PUBLIC_ONLY,
 ): Promise<ClusterInventory[]> {
   const eksClusters = await describeEksClusters(clients);
   const instances = await runningClusterInstances(clients, extraTagKeys);
@@ -77,7 +78,7 @@ export async function inventoryRegion(
       ...(cluster.resourcesVpcConfig?.vpcId ? { vpcId: cluster.resourcesVpcConfig.vpcId } : {}),
       endpoint: endpointOf(cluster),
       nodeGroups,
-      nodes: (nodesByCluster.get(name) ?? []).map((i) => nodeInventory(i, groups)),
+      nodes: (nodesByCluster.get(name) ?? []).map((i) => nodeInventory(i, groups, addresses)),
     });
     nodesByCluster.delete(name);
   }
@@ -89,7 +90,7 @@ export async function inventoryRegion(
       name,
       kind: "self-managed",
       ...(vpcId ? { vpcId } : {}),
-      nodes: nodes.map((i) => nodeInventory(i, groups)),
+      nodes: nodes.map((i) => nodeInventory(i, groups, addresses)),
     });
   }
   return clusters.sort((a, b) => a.name.localeCompare(b.name));
@@ -169,11 +170,12 @@ async function securityGroupsById(clients: AwsClients): Promise<Map<string, Secu
 }
 
 /**
- * Discovery emits only public addresses (the address policy's `public` class): an emulator's or a
- * misconfigured account's 169.254.x, 10.x or fd00:ec2:: "public" IP never becomes a scan target.
+ * Discovery emits only addresses the policy admits: public ones, unless a person opted in to
+ * internal ones (`--allow-private`); a 169.254.x, 0.0.0.0 or fd00:ec2:: "public" IP (an emulator's,
+ * a misconfigured account's) never becomes a scan target.
  */
-function isPublicAddress(ip: string): boolean {
-  return classifyAddress(ip)?.class === "public";
+function admitted(ip: string, addresses: AddressPolicy): boolean {
+  return addressRefusal(ip, addresses) === undefined;
 }
 
 interface ReadInterface {
@@ -185,17 +187,18 @@ interface ReadInterface {
 function interfaceInventory(
   eni: InstanceNetworkInterface,
   groups: Map<string, SecurityGroup>,
+  addresses: AddressPolicy,
 ): ReadInterface {
   const publicIps = new Set<string>();
   const publicIp = eni.Association?.PublicIp;
-  if (publicIp && isPublicAddress(publicIp)) publicIps.add(publicIp);
+  if (publicIp && admitted(publicIp, addresses)) publicIps.add(publicIp);
   // Secondary private IPs may carry their own Elastic IPs.
   for (const address of eni.PrivateIpAddresses ?? []) {
     const elastic = address.Association?.PublicIp;
-    if (elastic && isPublicAddress(elastic)) publicIps.add(elastic);
+    if (elastic && admitted(elastic, addresses)) publicIps.add(elastic);
   }
   for (const address of eni.Ipv6Addresses ?? [])
-    if (address.Ipv6Address && isPublicAddress(address.Ipv6Address)) publicIps.add(address.Ipv6Address);
+    if (address.Ipv6Address && admitted(address.Ipv6Address, addresses)) publicIps.add(address.Ipv6Address);
   const securityGroupIds = (eni.Groups ?? []).map((g) => g.GroupId).filter((id): id is string => Boolean(id));
   // A group we could not read is ignored rather than guessed: the scan still shows what is open.
   const ingress = analyzeIngress(securityGroupIds.map((id) => groups.get(id)).filter((g) => g !== undefined));
@@ -212,17 +215,22 @@ function interfaceInventory(
   };
 }
 
-function nodeInventory(instance: Instance, groups: Map<string, SecurityGroup>): NodeInventory {
+function nodeInventory(
+  instance: Instance,
+  groups: Map<string, SecurityGroup>,
+  addresses: AddressPolicy,
+): NodeInventory {
   const enis = [...(instance.NetworkInterfaces ?? [])].sort(
     (a, b) => (a.Attachment?.DeviceIndex ?? 0) - (b.Attachment?.DeviceIndex ?? 0),
   );
-  const interfaces = enis.map((eni) => interfaceInventory(eni, groups));
+  const interfaces = enis.map((eni) => interfaceInventory(eni, groups, addresses));
   if (interfaces.length === 0 && instance.PublicIpAddress)
     // EC2-Classic-shaped answers carry the address on the instance only.
     interfaces.push(
       interfaceInventory(
         { Association: { PublicIp: instance.PublicIpAddress }, Groups: instance.SecurityGroups ?? [] },
         groups,
+        addresses,
       ),
     );
   const privateIps = new Set<string>();

@@ -19,6 +19,7 @@ import type { ClusterInventory } from "../../lib/discovery/types.ts";
 import { type ChangeEvent, parseChangeEvent } from "../../lib/events/change-events.ts";
 import { rescanAfterChanges, selectAffected } from "../../lib/events/rescan.ts";
 import type { AlertEvent } from "../../lib/findings/types.ts";
+import { ALLOW_INTERNAL } from "../../lib/net/address-policy.ts";
 import { parsePortSpec } from "../../lib/ports/port-spec.ts";
 import { probeOpenPorts } from "../../lib/probes/probe-open-ports.ts";
 import { runRound } from "../../lib/round/run-round.ts";
@@ -59,7 +60,7 @@ interface World {
 
 /** Only loopback addresses may ever reach the scanner: an address moto invented fails the test. */
 async function readRegion(clients: AwsClients, account: string, region: string): Promise<ClusterInventory[]> {
-  const clusters = await inventoryRegion(clients, account, region);
+  const clusters = await inventoryRegion(clients, account, region, [], ALLOW_INTERNAL);
   for (const ip of clusters.flatMap((c) => c.nodes.flatMap((n) => n.publicIps)))
     if (!ip.startsWith("127.")) throw new Error(`refusing to scan ${ip}: not a loopback address`);
   return clusters;
@@ -121,7 +122,7 @@ afterAll(async () => {
 
 describe("resolving a change to the affected nodes (moto)", () => {
   const nodesFor = async (...names: string[]) => {
-    const clusters = await inventoryRegion(world.clients, SCANNER_ACCOUNT, REGION);
+    const clusters = await inventoryRegion(world.clients, SCANNER_ACCOUNT, REGION, [], ALLOW_INTERNAL);
     const affected = selectAffected(
       clusters,
       names.map((n) => replay(n, world)),
@@ -145,7 +146,7 @@ describe("resolving a change to the affected nodes (moto)", () => {
   });
 
   it("a change to an instance in no cluster → nothing to scan", async () => {
-    const clusters = await inventoryRegion(world.clients, SCANNER_ACCOUNT, REGION);
+    const clusters = await inventoryRegion(world.clients, SCANNER_ACCOUNT, REGION, [], ALLOW_INTERNAL);
     const event = parseChangeEvent(
       fixtureFor("start-instances", { "111122223333": SCANNER_ACCOUNT, "i-0123456789abcdef0": world.stray }),
     ) as ChangeEvent;
@@ -168,6 +169,8 @@ describe.runIf(requirePrivateNetns())("event-driven rescan on loopback", () => {
       probe: probeOpenPorts,
       store,
       notifier,
+      // The nodes' Elastic IPs are loopback addresses of the private netns: opted in.
+      addressPolicy: ALLOW_INTERNAL,
       inventoryRegion: (account: string, region: string) => readRegion(world.clients, account, region),
     };
     const scheduled = async () =>

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { ConsoleNotifier } from "../../lib/alerts/console-notifier.ts";
 import { FanOutNotifier } from "../../lib/alerts/fanout-notifier.ts";
 import type { AlertEvent } from "../../lib/findings/types.ts";
+import { ALLOW_INTERNAL } from "../../lib/net/address-policy.ts";
 import { parsePortSpec } from "../../lib/ports/port-spec.ts";
 import { runRound } from "../../lib/round/run-round.ts";
 import type { ScanOptions, ScanResult } from "../../lib/scan/types.ts";
@@ -68,7 +69,7 @@ describe("Security Hub findings through the round (moto)", () => {
     const round = (hour: number, open: number[]) =>
       runRound(
         [target],
-        { scan: scanOf(open), probe: async () => [], store, notifier },
+        { scan: scanOf(open), probe: async () => [], store, notifier, addressPolicy: ALLOW_INTERNAL },
         {
           ports: PORTS,
           now: () => new Date(T0 + hour * 3600_000),
