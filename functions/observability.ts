@@ -3,6 +3,12 @@ import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
 import { Tracer } from "@aws-lambda-powertools/tracer";
 import type { Context } from "aws-lambda";
 import { METRICS_NAMESPACE, SERVICE_NAME } from "../lib/contracts/deployment.ts";
+import { safeText, sanitizeDeep } from "../lib/text/sanitize.ts";
+
+/** JSON replacer for log lines: strings cleaned (redacted, unsafe characters out), the rest as is. */
+export function logReplacer(_key: string, value: unknown): unknown {
+  return typeof value === "string" ? sanitizeDeep(value) : value;
+}
 
 /**
  * Logger, Metrics and Tracer, made once per cold start. Service name and namespace come from the
@@ -10,7 +16,11 @@ import { METRICS_NAMESPACE, SERVICE_NAME } from "../lib/contracts/deployment.ts"
  * off outside Lambda (no AWS_EXECUTION_ENV): locally and in tests it passes clients through as-is.
  */
 const serviceName = process.env.POWERTOOLS_SERVICE_NAME ?? SERVICE_NAME;
-export const logger = new Logger({ serviceName });
+export const logger = new Logger({
+  serviceName,
+  // Every string of every log line through the one sanitiser: no secrets, no control/bidi characters.
+  jsonReplacerFn: logReplacer,
+});
 export const metrics = new Metrics({
   namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? METRICS_NAMESPACE,
   serviceName,
@@ -86,7 +96,7 @@ export async function instrumented<T>(
     subsegment?.addErrorFlag();
     logger.error(`${stage} failed`, {
       errorName: error instanceof Error ? error.name : "Error",
-      errorMessage: error instanceof Error ? error.message : String(error),
+      errorMessage: safeText(error instanceof Error ? error.message : String(error), 2000),
     });
     throw error;
   } finally {

@@ -9,6 +9,7 @@ import type {
   FindingKind,
   NodeContext,
 } from "../findings/types.ts";
+import { redactSecrets, safeText, sanitizeDeep } from "../text/sanitize.ts";
 import type { RoundSummary } from "./types.ts";
 
 /**
@@ -49,29 +50,8 @@ export interface RoundSummaryMessageV1 {
 const MAX_EVIDENCE_CHARS = 500;
 const MAX_NAME_CHARS = 120;
 
-const SECRET_PATTERNS: [RegExp, string][] = [
-  [/\b(authorization)(\s*[=:]\s*)(?:[A-Za-z]+\s+)?[^\s,;&]+/gi, "$1$2[redacted]"],
-  [/\b(?:AKIA|ASIA)[A-Z0-9]{16}\b/g, "[redacted]"],
-  [/\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*/g, "[redacted]"],
-  [/\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]{8,}/gi, "$1 [redacted]"],
-  [
-    /\b(password|passwd|secret|token|api[_-]?key|access[_-]?key|session[_-]?token)(\s*[=:]\s*)("[^"]*"|'[^']*'|[^\s,;&]+)/gi,
-    "$1$2[redacted]",
-  ],
-  [/(\/\/)[^/\s:@]+:[^/\s@]+@/g, "$1[redacted]@"],
-];
-
-/** Masks things that look like credentials; evidence is meant to be safe, this is the backstop. */
-export function redactSecrets(text: string): string {
-  return SECRET_PATTERNS.reduce((out, [pattern, replacement]) => out.replace(pattern, replacement), text);
-}
-
-/** One printable line of at most `maxChars`, secrets redacted: safe for a terminal, a subject, a pager. */
-export function safeText(text: string, maxChars: number): string {
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: stripping control characters is the point
-  const oneLine = redactSecrets(text.replace(/[\u0000-\u001f\u007f-\u009f]+/g, " ")).trim();
-  return oneLine.length <= maxChars ? oneLine : `${oneLine.slice(0, maxChars - 1)}…`;
-}
+// One sanitiser for every output (lib/text/sanitize.ts); re-exported for the alert formatters.
+export { redactSecrets, safeText };
 
 /**
  * `127.0.2.1:10250`, `[::1]:10250`, `127.0.2.1:30000-32767` for a latent range, or for a
@@ -231,7 +211,7 @@ export function emailText(event: AlertEvent): string {
 
 /** SNS Subject: printable ASCII (SNS refuses anything else), no newlines, under 100 characters. */
 export function subjectLine(text: string): string {
-  const ascii = `portwarden: ${text}`
+  const ascii = safeText(`portwarden: ${text}`, 1000)
     .normalize("NFKD")
     .replace(/[^\x20-\x7e]+/g, "")
     .replace(/\s+/g, " ")
@@ -247,7 +227,8 @@ export function alertMessageBody(event: AlertEvent): AlertMessageV1 {
     evidence: safeText(f.evidence, MAX_EVIDENCE_CHARS),
     fix: fixText(f),
   };
-  return {
+  // Every string of the body (context fields too) through the one sanitiser.
+  return sanitizeDeep({
     schemaVersion: ALERT_SCHEMA_VERSION,
     id: event.id,
     eventType: event.eventType,
@@ -259,7 +240,7 @@ export function alertMessageBody(event: AlertEvent): AlertMessageV1 {
     fix: finding.fix ?? "",
     ...(event.message ? { message: safeText(event.message, MAX_EVIDENCE_CHARS) } : {}),
     ...(event.cause ? { cause: safeCause(event.cause) } : {}),
-  };
+  });
 }
 
 function safeCause(cause: ChangeCause): ChangeCause {

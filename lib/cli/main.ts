@@ -2,6 +2,7 @@
 import { readFileSync, realpathSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { errorMessage, InputError } from "../errors/errors.ts";
+import { safeText } from "../text/sanitize.ts";
 import { type CliIo, type Command, processIo } from "./io.ts";
 
 // The AWS SDK prints a 9-line NodeVersionSupportWarning on Node < 22 with the first client it
@@ -23,6 +24,9 @@ SPEC: comma list of ports, ranges and profiles: kubernetes (default), all (1-655
       e.g. kubernetes,8000-8100
 Run 'portwarden COMMAND --help' for a command's options.
 `;
+
+/** An error is one line on stderr, cleaned like every other output. */
+const MAX_ERROR_LINE = 4000;
 
 const COMMANDS: Record<string, () => Promise<Command>> = {
   scan: async () => (await import("./scan-command.ts")).scanCommand,
@@ -71,10 +75,10 @@ export async function main(argv: string[], io: CliIo = processIo): Promise<numbe
   } catch (error) {
     // Input errors are the user's to fix: one clear line, exit 2. Anything else: exit 1.
     if (error instanceof InputError) {
-      io.stderr(`portwarden ${name}: ${error.message}\n`);
+      io.stderr(`portwarden ${name}: ${safeText(error.message, MAX_ERROR_LINE)}\n`);
       return 2;
     }
-    io.stderr(`portwarden ${name}: ${errorMessage(error)}\n`);
+    io.stderr(`portwarden ${name}: ${safeText(errorMessage(error), MAX_ERROR_LINE)}\n`);
     if (process.env.PORTWARDEN_DEBUG && error instanceof Error && error.stack) io.stderr(`${error.stack}\n`);
     return 1;
   }

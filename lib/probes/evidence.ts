@@ -1,3 +1,5 @@
+import { safeText } from "../text/sanitize.ts";
+
 /** Longest piece of text taken from a remote service into evidence (titles, banners, headers). */
 const MAX_REMOTE_TEXT = 80;
 
@@ -7,11 +9,8 @@ const MAX_REMOTE_TEXT = 80;
  */
 export function remoteText(value: unknown, max = MAX_REMOTE_TEXT): string {
   if (typeof value !== "string") return "";
-  const clean = value
-    .replace(/[^\x20-\x7e]+/g, " ")
-    .replace(/\s+/g, " ")
-    .trim();
-  return clean.length > max ? `${clean.slice(0, max - 1)}…` : clean;
+  // The shared sanitiser (controls, bidi, zero-width out; secrets redacted), ASCII only.
+  return safeText(value, max, { asciiOnly: true });
 }
 
 /** A version string as a service reports it (`v1.29.3-eks-1`, `3.4.23`); anything else is dropped. */

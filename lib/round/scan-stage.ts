@@ -3,10 +3,12 @@ import { severityRank } from "../catalog/severity.ts";
 import type { Suppression } from "../config/suppressions.ts";
 import { applySuppressions } from "../config/suppressions.ts";
 import {
-  clampText,
+  CLUSTER_NAME_MAX_CHARS,
   EVIDENCE_MAX_CHARS,
   FIX_MAX_CHARS,
+  INSTANCE_ID_MAX_CHARS,
   MESSAGE_MAX_CHARS,
+  REGION_MAX_CHARS,
   SERVICE_MAX_CHARS,
   TARGET_LABEL_MAX_CHARS,
 } from "../contracts/limits.ts";
@@ -21,6 +23,7 @@ import { parsePortSpec } from "../ports/port-spec.ts";
 import type { ProbeOpenPorts, ProbeResult } from "../probes/types.ts";
 import type { ScanOptions, ScanProgress, ScanResult } from "../scan/types.ts";
 import { StaleRecordError, type StateStore } from "../state/types.ts";
+import { safeText } from "../text/sanitize.ts";
 import { clusterFindingIds, clusterFindings, type ScanTarget } from "./targets.ts";
 
 /** The adapters a round needs; the CLI and the Lambda handlers pass their own. */
@@ -96,18 +99,28 @@ const TARGET_CONCURRENCY = 8;
 /** A failed target as reports and events carry it: bounded, so one long message cannot break a batch. */
 export function targetFailure(target: string, error: unknown): TargetFailure {
   return {
-    ip: clampText(target, TARGET_LABEL_MAX_CHARS),
-    error: clampText(typeof error === "string" ? error : errorMessage(error), MESSAGE_MAX_CHARS),
+    ip: safeText(target, TARGET_LABEL_MAX_CHARS),
+    error: safeText(typeof error === "string" ? error : errorMessage(error), MESSAGE_MAX_CHARS),
   };
 }
 
-/** Free text a finding carries, cut to the limits every store accepts (remote text can be long). */
+/**
+ * A finding as it may be recorded, reported and alerted: every text field cleaned by the one
+ * sanitiser (no controls, bidi or zero-width characters, secrets redacted) and cut to the limits
+ * every store accepts. The state, --json, the console and SNS all carry this form.
+ */
 function withinLimits(finding: Finding): Finding {
+  const clean = (text: string, max: number) => safeText(text, max);
   return {
     ...finding,
-    service: clampText(finding.service, SERVICE_MAX_CHARS),
-    evidence: clampText(finding.evidence, EVIDENCE_MAX_CHARS),
-    ...(finding.fix !== undefined ? { fix: clampText(finding.fix, FIX_MAX_CHARS) } : {}),
+    service: clean(finding.service, SERVICE_MAX_CHARS),
+    evidence: clean(finding.evidence, EVIDENCE_MAX_CHARS),
+    ...(finding.fix !== undefined ? { fix: clean(finding.fix, FIX_MAX_CHARS) } : {}),
+    ...(finding.cluster !== undefined ? { cluster: clean(finding.cluster, CLUSTER_NAME_MAX_CHARS) } : {}),
+    ...(finding.region !== undefined ? { region: clean(finding.region, REGION_MAX_CHARS) } : {}),
+    ...(finding.instanceId !== undefined
+      ? { instanceId: clean(finding.instanceId, INSTANCE_ID_MAX_CHARS) }
+      : {}),
   };
 }
 
