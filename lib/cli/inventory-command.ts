@@ -4,6 +4,7 @@ import { type DiscoveryDeps, type DiscoveryOptions, discoverInventory } from "..
 import { parseAccountList, parseRegionList } from "../discovery/options.ts";
 import type { ClusterInventory, Inventory } from "../discovery/types.ts";
 import { InputError } from "../errors/errors.ts";
+import { sanitizeDeep } from "../text/sanitize.ts";
 import { parseCommandArgs } from "./args.ts";
 import type { CliIo } from "./io.ts";
 import { discoveryProgressLine } from "./progress.ts";
@@ -45,7 +46,9 @@ export async function inventoryCommand(argv: string[], io: CliIo, deps: Discover
     progress?.done();
   }
 
-  io.stdout(json ? `${JSON.stringify(inventory, null, 2)}\n` : renderInventory(inventory));
+  // Tag-derived names may carry bidi/control characters: cleaned like every other output.
+  const clean = sanitizeDeep(inventory);
+  io.stdout(json ? `${JSON.stringify(clean, null, 2)}\n` : renderInventory(clean));
   const nothingRead = (inventory.inventoried ?? []).length === 0 && inventory.errors.length > 0;
   return nothingRead ? 1 : 0;
 }

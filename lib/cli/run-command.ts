@@ -19,6 +19,12 @@ import { type DiscoveryOptions, discoverInventory } from "../discovery/discover.
 import type { Inventory } from "../discovery/types.ts";
 import { InputError } from "../errors/errors.ts";
 import type { DiffPolicy } from "../findings/diff.ts";
+import {
+  type AddressPolicy,
+  ALLOW_INTERNAL,
+  PUBLIC_ONLY,
+  refuseNamedForbidden,
+} from "../net/address-policy.ts";
 import { PortSet } from "../ports/port-set.ts";
 import { DEFAULT_PORT_SPEC, parsePortSpec } from "../ports/port-spec.ts";
 import { probeOpenPorts } from "../probes/probe-open-ports.ts";
@@ -35,6 +41,7 @@ import { withSecurityHub } from "../securityhub/destination.ts";
 import { DynamoStateStore } from "../state/dynamo-state-store.ts";
 import { DEFAULT_STATE_PATH, FileStateStore } from "../state/file-state-store.ts";
 import type { StateStore } from "../state/types.ts";
+import { sanitizeDeep } from "../text/sanitize.ts";
 import { parseCommandArgs } from "./args.ts";
 import { paintLines } from "./colour.ts";
 import { checkInputFile, prepareStatePath } from "./files.ts";
@@ -65,6 +72,8 @@ Options:
                        cover every port (e.g. 24 with hourly runs: full range daily); the record of
                        when each slice was scanned is --coverage-file (default beside the state file)
   --fail-on SEVERITY   exit 3 while any open exposure is at or above SEVERITY (${SEVERITIES.join(", ")})
+  --allow-private      also scan loopback/private addresses from --inventory or discovery
+                       (--targets may always name them; link-local/metadata never)
   --json               the round report as one JSON document on stdout (alert lines go to stderr)
 Exit status: 0 round complete and every alert delivered; 1 round incomplete (the reasons are listed)
 or an alert not delivered (retried next round) or the round failed; 2 bad input; 3 --fail-on matched.
@@ -92,6 +101,7 @@ function parseRunArgs(argv: string[]) {
       "coverage-slices": { type: "string" },
       "coverage-file": { type: "string" },
       "fail-on": { type: "string" },
+      "allow-private": { type: "boolean" },
       json: { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },
@@ -110,12 +120,15 @@ export function parseFailOn(value: string | undefined): Severity | undefined {
  * through the scanner's resolver (the one resolution primitive) to every address they have.
  */
 export async function resolveTargetHosts(spec: string): Promise<string[]> {
-  // TODO(safety): the address-safety policy (no link-local/metadata/unspecified/multicast) plugs in here.
   const items = parseTargetList([spec], { field: "--targets" });
+  // Named here, so loopback/private may be scanned; a named link-local/metadata/multicast address
+  // (literal, or what a name resolves to) is refused in one line before anything is sent.
+  refuseNamedForbidden(items, "--targets");
   const ips = items.flatMap((i) => (i.kind === "ip" ? [i.ip] : []));
   const names = items.flatMap((i) => (i.kind === "name" ? [i.name] : []));
-  const { resolved, failed } = await resolveTargets(names);
+  const { resolved, failed } = await resolveTargets(names, ALLOW_INTERNAL);
   const unresolved = failed[0];
+  if (unresolved?.ip) throw new InputError("--targets", unresolved.error ?? unresolved.ip);
   if (unresolved)
     throw new InputError("--targets", `'${unresolved.target}' does not resolve (${unresolved.error})`);
   const out = [...new Set([...ips, ...resolved.map((r) => r.ip)])];
@@ -140,8 +153,13 @@ function policyFrom(config: PortwardenConfig | undefined): Partial<DiffPolicy> |
 }
 
 /** AWS discovery of every cluster node in the scanner's account, every enabled region. */
-async function discoverWithAws(region: string | undefined, io: CliIo, quiet: boolean): Promise<Inventory> {
-  const options: DiscoveryOptions = region ? { region } : {};
+async function discoverWithAws(
+  region: string | undefined,
+  io: CliIo,
+  quiet: boolean,
+  addressPolicy: AddressPolicy,
+): Promise<Inventory> {
+  const options: DiscoveryOptions = { ...(region ? { region } : {}), addressPolicy };
   const progress = io.interactive && !quiet ? discoveryProgressLine(io, "discovery") : undefined;
   if (progress) options.onProgress = progress.update;
   try {
@@ -240,7 +258,12 @@ export async function runCommand(argv: string[], io: CliIo): Promise<number> {
     inventory =
       values.inventory !== undefined
         ? await loadInventoryFile(values.inventory)
-        : await discoverWithAws(values.region, io, Boolean(values.json));
+        : await discoverWithAws(
+            values.region,
+            io,
+            Boolean(values.json),
+            values["allow-private"] ? ALLOW_INTERNAL : PUBLIC_ONLY,
+          );
     targets = targetsFromInventory(inventory);
     if (targets.length > MAX_TARGET_ADDRESSES)
       throw new InputError(
@@ -275,7 +298,8 @@ export async function runCommand(argv: string[], io: CliIo): Promise<number> {
       Boolean(values["security-hub"]),
       () => awsClients(regionFrom(values.region, "--security-hub")),
       (rejected) => {
-        for (const r of rejected) io.stderr(`Security Hub refused ${r.id}: ${r.error}\n`);
+        for (const r of rejected)
+          io.stderr(`${safeText(`Security Hub refused ${r.id}: ${r.error}`, 2000)}\n`);
       },
     );
 
@@ -310,6 +334,8 @@ export async function runCommand(argv: string[], io: CliIo): Promise<number> {
         probe: probeOpenPorts,
         store,
         notifier,
+        // Named on the command line, or the person opted in: internal addresses may be scanned.
+        addressPolicy: values.targets !== undefined || values["allow-private"] ? ALLOW_INTERNAL : PUBLIC_ONLY,
         ...(config ? { suppressions: config.suppressions } : {}),
         ...(config ? { policy: policyFrom(config) ?? {} } : {}),
       },
@@ -332,7 +358,8 @@ export async function runCommand(argv: string[], io: CliIo): Promise<number> {
         ports: coverage.ports.toSpec(),
       };
     }
-    if (values.json) io.stdout(`${JSON.stringify(report)}\n`);
+    // Every string of the report cleaned (bidi/controls out, secrets redacted), like every other output.
+    if (values.json) io.stdout(`${JSON.stringify(sanitizeDeep(report))}\n`);
     else {
       // The console notifier printed the alerts and the summary; SNS printed nothing, so a cron
       // log still gets one line per round.

@@ -1,9 +1,11 @@
 import { catalogEntryFor } from "../catalog/kubernetes-ports.ts";
 import { InputError } from "../errors/errors.ts";
+import { ALLOW_INTERNAL, refuseNamedForbidden } from "../net/address-policy.ts";
 import { DEFAULT_PORT_SPEC, parsePortSpec } from "../ports/port-spec.ts";
 import { MAX_TARGET_ADDRESSES, parseTargetList } from "../round/targets.ts";
 import { DEFAULT_TUNING, MAX_SOCKET_BUDGET, scanHosts } from "../scan/scanner.ts";
 import type { ScanResult } from "../scan/types.ts";
+import { sanitizeDeep } from "../text/sanitize.ts";
 import { parseCommandArgs } from "./args.ts";
 import { paintLines } from "./colour.ts";
 import type { CliIo } from "./io.ts";
@@ -42,8 +44,11 @@ export async function scanCommand(argv: string[], io: CliIo): Promise<number> {
     return 0;
   }
   if (positionals.length === 0) throw new InputError("HOST", "give at least one host to scan (see --help)");
-  // TODO(safety): the address-safety policy (no link-local/metadata/unspecified/multicast) plugs in here.
-  const hosts = parseTargetList(positionals, { field: "HOST" }).map((t) => (t.kind === "ip" ? t.ip : t.name));
+  // Named here, so loopback/private may be scanned; a named link-local/metadata address is an input
+  // error (names and CIDR members are refused by the scanner, each with its reason).
+  const items = parseTargetList(positionals, { field: "HOST" });
+  refuseNamedForbidden(items, "HOST");
+  const hosts = items.map((t) => (t.kind === "ip" ? t.ip : t.name));
   const ports = parsePortSpec(values.ports ?? DEFAULT_PORT_SPEC, "--ports");
   const socketBudget = parsePositiveNumber("--socket-budget", values["socket-budget"], true);
   if (socketBudget !== undefined && socketBudget > MAX_SOCKET_BUDGET) {
@@ -64,12 +69,14 @@ export async function scanCommand(argv: string[], io: CliIo): Promise<number> {
     ...(socketBudget !== undefined ? { socketBudget } : {}),
     ...(maxSeconds !== undefined ? { deadline: Date.now() + maxSeconds * 1000 } : {}),
     ...(progress ? { onProgress: progress.update } : {}),
+    addressPolicy: ALLOW_INTERNAL,
     tuning: { connector },
   });
   progress?.done();
 
-  if (values.json) io.stdout(`${JSON.stringify({ scans })}\n`);
-  else io.stdout(paintLines(renderScans(scans), Boolean(io.colour)));
+  const clean = sanitizeDeep(scans);
+  if (values.json) io.stdout(`${JSON.stringify({ scans: clean })}\n`);
+  else io.stdout(paintLines(renderScans(clean), Boolean(io.colour)));
   return scans.every((s) => s.complete) ? 0 : 1;
 }
 

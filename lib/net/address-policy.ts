@@ -1,5 +1,5 @@
 import ipaddr from "ipaddr.js";
-import { PortwardenError } from "../errors/errors.ts";
+import { InputError, PortwardenError } from "../errors/errors.ts";
 
 /**
  * Which addresses portwarden may connect to: the one primitive every path that opens a socket
@@ -163,4 +163,23 @@ export class AddressRefusedError extends PortwardenError {
 export function assertConnectable(ip: string, policy: AddressPolicy): void {
   const refusal = addressRefusal(ip, policy);
   if (refusal) throw new AddressRefusedError(ip, refusal);
+}
+
+/** A target as the CLI grammar parses it (lib/round/targets.ts `TargetItem`). */
+export type NamedTarget = { kind: "ip"; ip: string; given: string } | { kind: "name"; name: string };
+
+/**
+ * A literal address a person named that is never scanned (169.254.169.254, ::, 224.0.0.1...) is an
+ * input error with the policy's reason. Addresses inside a CIDR are refused one by one at the round
+ * entry instead (a /24 around the metadata service is not a typo to stop the run for).
+ */
+export function refuseNamedForbidden(items: readonly NamedTarget[], field: string): void {
+  for (const item of items) {
+    if (item.kind !== "ip" || item.given.includes("/")) continue;
+    if (classifyAddress(item.ip)?.class !== "forbidden") continue;
+    throw new InputError(
+      field,
+      addressRefusal(item.given.replace(/^\[(.*)\]$/, "$1"), ALLOW_INTERNAL) ?? item.ip,
+    );
+  }
 }
