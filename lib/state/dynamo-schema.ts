@@ -60,3 +60,41 @@ export const CLAIM_UNTIL_ATTRIBUTE = "claimUntil";
 export const CONTROL_PARTITION = "CONTROL";
 export const LEASE_SORT_PREFIX = "LEASE#";
 export const MARK_SORT_PREFIX = "MARK#";
+
+/** A StateStore method a handler calls; its IAM grant is derived from it (infra `bindStateTable`). */
+export type StateStoreMethod =
+  | "loadIp"
+  | "saveRecords"
+  | "listPendingAlerts"
+  | "pendingAlertPage"
+  | "claimAlerts"
+  | "markAlerted"
+  | "releaseAlerts"
+  | "listIps"
+  | "acquireLease"
+  | "releaseLease"
+  | "readMarks"
+  | "writeMark";
+
+/**
+ * The DynamoDB actions DynamoStateStore sends per method, and whether they go to the outbox index.
+ * saveRecords sends PutItem, or TransactWriteItems of Puts, which IAM authorises as PutItem per item
+ * (ConditionCheckItem would only be needed for ConditionCheck entries, which the store never sends).
+ * test/state/store-grants.test.ts checks against moto that each method sends nothing else.
+ */
+export const STATE_STORE_ACTIONS: Readonly<
+  Record<StateStoreMethod, { actions: readonly string[]; outboxIndex?: true }>
+> = {
+  loadIp: { actions: ["dynamodb:Query"] },
+  saveRecords: { actions: ["dynamodb:PutItem"] },
+  listPendingAlerts: { actions: ["dynamodb:Query"], outboxIndex: true },
+  pendingAlertPage: { actions: ["dynamodb:Query"], outboxIndex: true },
+  claimAlerts: { actions: ["dynamodb:UpdateItem"] },
+  markAlerted: { actions: ["dynamodb:UpdateItem"] },
+  releaseAlerts: { actions: ["dynamodb:UpdateItem"] },
+  listIps: { actions: ["dynamodb:Scan"] },
+  acquireLease: { actions: ["dynamodb:PutItem"] },
+  releaseLease: { actions: ["dynamodb:UpdateItem"] },
+  readMarks: { actions: ["dynamodb:Query"] },
+  writeMark: { actions: ["dynamodb:PutItem"] },
+};
