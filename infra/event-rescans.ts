@@ -13,6 +13,7 @@ import { Construct } from "constructs";
 import { roleArn } from "../lib/contracts/aws-identifiers.ts";
 import { DEFAULT_CHANGE_BUS_NAME, DEFAULT_RESCAN_ROLE_NAME, ENV } from "../lib/contracts/deployment.ts";
 import { InputError } from "../lib/errors/errors.ts";
+import { NOTIFY_STAGE_METHODS, SCAN_STAGE_METHODS } from "../lib/state/dynamo-schema.ts";
 import { CHANGE_PATTERN, LAUNCH_PATTERN, RUNNING_PATTERN } from "./change-patterns.ts";
 import { MEMBER_ROLE_ACTIONS } from "./member-role-stack.ts";
 import type { ResolvedPortwardenProps } from "./portwarden-props.ts";
@@ -144,7 +145,7 @@ export class EventRescans extends Construct {
         [ENV.securityHub]: String(settings.securityHub),
       },
     })
-      .bindStateTable(props.stateTable)
+      .bindStateTable(props.stateTable, [...SCAN_STAGE_METHODS, ...NOTIFY_STAGE_METHODS])
       .bindAlertTopic(props.alertTopic);
     // The concurrency guard: one rescan at a time; a burst waits in the queue and becomes the next batch.
     (this.rescanFunction.node.defaultChild as CfnFunction).reservedConcurrentExecutions = 1;

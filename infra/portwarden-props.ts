@@ -9,11 +9,7 @@ import {
   assertRegion,
   assertRoleName,
 } from "../lib/contracts/aws-identifiers.ts";
-import {
-  DEFAULT_DISCOVERY_ROLE_NAME,
-  DEFAULT_EXTERNAL_ID,
-  DEFAULT_MEMBER_ROLE_NAME,
-} from "../lib/contracts/deployment.ts";
+import { DEFAULT_DISCOVERY_ROLE_NAME, DEFAULT_MEMBER_ROLE_NAME } from "../lib/contracts/deployment.ts";
 import { MAX_TARGETS_PER_BATCH } from "../lib/contracts/lambda-events.ts";
 import { MAX_COVERAGE_SLICES } from "../lib/coverage/coverage.ts";
 import { InputError } from "../lib/errors/errors.ts";
@@ -38,7 +34,11 @@ export interface PortwardenProps {
   readonly regions?: string[];
   /** The read-only role in each member account. Default: `PortwardenMemberRole`. */
   readonly memberRoleName?: string;
-  /** `sts:ExternalId` the member roles require (2-1224 characters of letters, digits and +=,.@:/_-). Default: `portwarden`. */
+  /**
+   * `sts:ExternalId` the member roles require (2-1224 characters of letters, digits and +=,.@:/_-).
+   * Default: generated per stack (`portwarden-` + the stack id's UUID), never a constant everyone
+   * knows; the stack outputs it (`ExternalId`) for the member roles.
+   */
   readonly externalId?: string;
   /** Name of the role that assumes the member roles (member stacks trust it). Default: `portwarden-discovery`. */
   readonly discoveryRoleName?: string;
@@ -192,14 +192,17 @@ function checkPagerUrl(url: string): string {
  * Synth-time validation: defaults applied, each prop checked by the same identifier rules the
  * handlers and the CLI use (lib/contracts). A bad prop stops `cdk synth` naming the prop.
  */
-export function resolvePortwardenProps(props: PortwardenProps): ResolvedPortwardenProps {
+export function resolvePortwardenProps(
+  props: PortwardenProps,
+  generatedExternalId: () => string,
+): ResolvedPortwardenProps {
   const accounts = checkEach("accounts", props.accounts ?? [], assertAccountId);
   const organization = props.organization ?? false;
   if (organization && accounts.length > 0)
     throw new InputError("organization", "give either accounts or organization, not both");
   const ports = props.ports ?? DEFAULT_PORT_SPEC;
-  const externalId = props.externalId ?? DEFAULT_EXTERNAL_ID;
-  assertExternalId(externalId, "externalId");
+  if (props.externalId !== undefined) assertExternalId(props.externalId, "externalId");
+  const externalId = props.externalId ?? generatedExternalId();
   const pagerSeverities = checkEach(
     "pagerSeverities",
     props.pagerSeverities ?? ["critical", "high"],

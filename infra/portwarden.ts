@@ -1,11 +1,11 @@
-import { type CfnElement, Duration, RemovalPolicy, Stack, Token, Validations } from "aws-cdk-lib";
+import { Aws, type CfnElement, Duration, Fn, RemovalPolicy, Stack, Token, Validations } from "aws-cdk-lib";
 import { Alarm, ComparisonOperator, type IMetric, TreatMissingData } from "aws-cdk-lib/aws-cloudwatch";
 import { SnsAction } from "aws-cdk-lib/aws-cloudwatch-actions";
 import { AttributeType, BillingMode, Table, TableEncryption } from "aws-cdk-lib/aws-dynamodb";
 import { PolicyStatement, ServicePrincipal } from "aws-cdk-lib/aws-iam";
 import { Key } from "aws-cdk-lib/aws-kms";
 import { LogGroup } from "aws-cdk-lib/aws-logs";
-import { BlockPublicAccess, Bucket, BucketEncryption } from "aws-cdk-lib/aws-s3";
+import { BlockPublicAccess, Bucket, BucketEncryption, type IBucket } from "aws-cdk-lib/aws-s3";
 import { Schedule, ScheduleExpression, TimeWindow } from "aws-cdk-lib/aws-scheduler";
 import { StepFunctionsStartExecution } from "aws-cdk-lib/aws-scheduler-targets";
 import { SubscriptionFilter, Topic } from "aws-cdk-lib/aws-sns";
@@ -30,12 +30,19 @@ import {
 import { LambdaInvoke, type LambdaInvokeProps } from "aws-cdk-lib/aws-stepfunctions-tasks";
 import { Construct, type IConstruct } from "constructs";
 import { roleArn } from "../lib/contracts/aws-identifiers.ts";
-import { ENV, MAP_RESULTS_PREFIX, ROUND_OBJECTS } from "../lib/contracts/deployment.ts";
 import {
+  ENV,
+  GENERATED_EXTERNAL_ID_PREFIX,
+  MAP_RESULTS_PREFIX,
+  ROUND_OBJECTS,
+} from "../lib/contracts/deployment.ts";
+import {
+  NOTIFY_STAGE_METHODS,
   OUTBOX_INDEX_NAME,
   OUTBOX_PARTITION_KEY,
   OUTBOX_SORT_KEY,
   PARTITION_KEY,
+  SCAN_STAGE_METHODS,
   SORT_KEY,
   TTL_ATTRIBUTE,
 } from "../lib/state/dynamo-schema.ts";
@@ -57,6 +64,46 @@ const LAMBDA_SERVICE_ERRORS = [
   "Lambda.SdkClientException",
   "Lambda.TooManyRequestsException",
 ];
+
+/**
+ * The Map's item reader, granted the round objects only (`rounds/*`): CDK's S3JsonItemReader
+ * grants s3:GetObject on every object of the bucket.
+ */
+class RoundTargetsReader extends S3JsonItemReader {
+  private readonly roundBucket: IBucket;
+  constructor(props: { bucket: IBucket; key: string }) {
+    super(props);
+    this.roundBucket = props.bucket;
+  }
+  override providePolicyStatements(): PolicyStatement[] {
+    return [
+      new PolicyStatement({
+        actions: ["s3:GetObject"],
+        resources: [this.roundBucket.arnForObjects(ROUND_OBJECTS)],
+      }),
+    ];
+  }
+}
+
+/**
+ * The Map's result writer, granted its own prefix only (`rounds/map-results/*`): CDK's
+ * ResultWriterV2 grants put/get/multipart on every object of the bucket.
+ */
+class RoundResultWriter extends ResultWriterV2 {
+  private readonly roundBucket: IBucket;
+  constructor(props: { bucket: IBucket; prefix: string }) {
+    super(props);
+    this.roundBucket = props.bucket;
+  }
+  override providePolicyStatements(): PolicyStatement[] {
+    return [
+      new PolicyStatement({
+        actions: ["s3:PutObject", "s3:GetObject", "s3:ListMultipartUploadParts", "s3:AbortMultipartUpload"],
+        resources: [this.roundBucket.arnForObjects(`${this.prefix ?? MAP_RESULTS_PREFIX}/*`)],
+      }),
+    ];
+  }
+}
 
 /**
  * portwarden in one construct: a scheduled Step Functions round (Discover → Distributed Map of Scan
@@ -103,7 +150,10 @@ export class Portwarden extends Construct {
     super(scope, id);
     // The Map's ResultWriterV2 is only rendered under this flag; scoped here so any app gets it.
     this.node.setContext("@aws-cdk/aws-stepfunctions:useDistributedMapResultWriterV2", true);
-    const settings = resolvePortwardenProps(props);
+    // No constant default external id: one per stack, from the UUID CloudFormation gives the stack.
+    const settings = resolvePortwardenProps(props, () =>
+      Fn.join("", [GENERATED_EXTERNAL_ID_PREFIX, Fn.select(2, Fn.split("/", Aws.STACK_ID))]),
+    );
     this.settings = settings;
 
     // --- state, round data, alerts ---
@@ -145,6 +195,7 @@ export class Portwarden extends Construct {
       masterKey: this.alertKey,
       enforceSSL: true,
     });
+    this.allowAlarmsToPublish(this.alertTopic);
     this.subscriptionDeadLetterQueue = this.deadLetterQueue("SubscriptionDeadLetters");
     this.subscribe(settings);
 
@@ -156,7 +207,7 @@ export class Portwarden extends Construct {
       memorySize: settings.scannerMemoryMb,
       timeout: settings.scannerTimeout,
       environment: { [ENV.portSpec]: settings.ports },
-    }).bindStateTable(this.stateTable);
+    }).bindStateTable(this.stateTable, SCAN_STAGE_METHODS);
     this.notifyFunction = new ScannerFunction(this, "Notify", {
       handlerName: "notify",
       logRetention: settings.logRetention,
@@ -164,7 +215,7 @@ export class Portwarden extends Construct {
       timeout: Duration.minutes(2),
       environment: { [ENV.baseline]: JSON.stringify(settings.baseline) },
     })
-      .bindStateTable(this.stateTable, { listIps: true })
+      .bindStateTable(this.stateTable, [...NOTIFY_STAGE_METHODS, "listIps"])
       .bindRoundBucket(this.roundBucket, "read")
       .bindAlertTopic(this.alertTopic);
     if (settings.securityHub) {
@@ -224,23 +275,53 @@ export class Portwarden extends Construct {
     this.acknowledgeNagFindings();
   }
 
-  /** The topic's key; CloudWatch alarms and EventBridge publish to the topic as services, not as roles. */
+  /**
+   * Who may use the topic as a service: CloudWatch alarms of this account and region (the
+   * construct's, and any a stack adds), nothing else. The same two conditions (aws:SourceAccount,
+   * aws:SourceArn) guard the key statement and the topic statement: without both, a "round failed"
+   * alarm fires and nothing arrives. A wildcard over alarm names, not their ARNs: the key's policy
+   * cannot name an alarm that references the topic that references the key (a cycle).
+   */
+  private alarmSourceConditions(): Record<string, Record<string, string>> {
+    const stack = Stack.of(this);
+    return {
+      StringEquals: { "aws:SourceAccount": stack.account },
+      ArnLike: {
+        "aws:SourceArn": `arn:${stack.partition}:cloudwatch:${stack.region}:${stack.account}:alarm:*`,
+      },
+    };
+  }
+
+  /** The topic's key: CloudWatch alarms may use it to publish (nothing else publishes as a service). */
   private createAlertKey(): Key {
     const key = new Key(this, "AlertKey", {
       description: "portwarden alert topic",
       enableKeyRotation: true,
       removalPolicy: RemovalPolicy.DESTROY,
     });
-    for (const service of ["cloudwatch.amazonaws.com", "events.amazonaws.com"])
-      key.addToResourcePolicy(
-        new PolicyStatement({
-          principals: [new ServicePrincipal(service)],
-          actions: ["kms:Decrypt", "kms:GenerateDataKey*"],
-          resources: ["*"],
-          conditions: { StringEquals: { "aws:SourceAccount": Stack.of(this).account } },
-        }),
-      );
+    key.addToResourcePolicy(
+      new PolicyStatement({
+        sid: "CloudWatchAlarmsPublishToAlertTopic",
+        principals: [new ServicePrincipal("cloudwatch.amazonaws.com")],
+        actions: ["kms:Decrypt", "kms:GenerateDataKey*"],
+        resources: ["*"],
+        conditions: this.alarmSourceConditions(),
+      }),
+    );
     return key;
+  }
+
+  /** The topic's policy (beside the TLS-only Deny): CloudWatch alarms of this account may publish. */
+  private allowAlarmsToPublish(topic: Topic): void {
+    topic.addToResourcePolicy(
+      new PolicyStatement({
+        sid: "CloudWatchAlarmsPublish",
+        principals: [new ServicePrincipal("cloudwatch.amazonaws.com")],
+        actions: ["sns:Publish"],
+        resources: [topic.topicArn],
+        conditions: this.alarmSourceConditions(),
+      }),
+    );
   }
 
   /** Email subscribers get everything; the pager only the severities it asked for, and never a resolved alert. */
@@ -282,7 +363,7 @@ export class Portwarden extends Construct {
         [ENV.roundLockSeconds]: String(settings.roundTimeout.toSeconds()),
       },
     })
-      .bindStateTable(this.stateTable)
+      .bindStateTable(this.stateTable, SCAN_STAGE_METHODS)
       .bindRoundBucket(this.roundBucket, "readWrite");
     const memberAccounts = organization ? ["*"] : accounts.length > 0 ? accounts : [stack.account];
     fn.addToRolePolicy(
@@ -314,7 +395,10 @@ export class Portwarden extends Construct {
     });
     const scan = this.invoke("Scan batch", this.scanFunction, Duration.seconds(5));
     const fanOut = new DistributedMap(this, "Scan targets", {
-      itemReader: new S3JsonItemReader({ bucket: this.roundBucket, key: JsonPath.stringAt("$.targetsKey") }),
+      itemReader: new RoundTargetsReader({
+        bucket: this.roundBucket,
+        key: JsonPath.stringAt("$.targetsKey"),
+      }),
       itemBatcher: new ItemBatcher({
         maxItemsPerBatch: settings.targetsPerBatch,
         // ItemBatcher renders BatchInput as written: the ".$" suffix makes Step Functions resolve the path.
@@ -322,7 +406,7 @@ export class Portwarden extends Construct {
       }),
       maxConcurrency: settings.maxConcurrency,
       toleratedFailurePercentage: settings.toleratedFailurePercentage,
-      resultWriterV2: new ResultWriterV2({ bucket: this.roundBucket, prefix: MAP_RESULTS_PREFIX }),
+      resultWriterV2: new RoundResultWriter({ bucket: this.roundBucket, prefix: MAP_RESULTS_PREFIX }),
       resultPath: "$.map",
       mapExecutionType: StateMachineType.STANDARD,
     });
@@ -439,8 +523,10 @@ export class Portwarden extends Construct {
     acknowledge(roundPolicy, {
       "AwsSolutions-IAM5[Resource::*]":
         "Log delivery and X-Ray actions support no resource-level permissions.",
-      [`AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::<${ref(this.roundBucket)}>/*]`]:
-        "The Distributed Map's ItemReader/ResultWriter grant: objects of the round bucket only.",
+      [`AwsSolutions-IAM5[Resource::<${ref(this.roundBucket)}.Arn>/${ROUND_OBJECTS}]`]:
+        "The Distributed Map's item reader: the round objects (rounds/*) only, created per round.",
+      [`AwsSolutions-IAM5[Resource::<${ref(this.roundBucket)}.Arn>/${MAP_RESULTS_PREFIX}/*]`]:
+        "The Distributed Map's result writer: its own prefix (rounds/map-results/*) only, objects named per run.",
     });
     for (const fn of functions)
       acknowledge(roundPolicy, {

@@ -11,7 +11,7 @@ import type { IBucket } from "aws-cdk-lib/aws-s3";
 import type { ITopic } from "aws-cdk-lib/aws-sns";
 import type { Construct } from "constructs";
 import { ENV, METRICS_NAMESPACE, ROUND_OBJECTS, SERVICE_NAME } from "../lib/contracts/deployment.ts";
-import { OUTBOX_INDEX_NAME } from "../lib/state/dynamo-schema.ts";
+import { OUTBOX_INDEX_NAME, STATE_STORE_ACTIONS, type StateStoreMethod } from "../lib/state/dynamo-schema.ts";
 
 /**
  * Run from the sources (`infra/*.ts`, the repo's own CDK app) or from the built package
@@ -130,18 +130,20 @@ export class ScannerFunction extends NodejsFunction {
     });
   }
 
-  /** State table: exactly the item actions DynamoStateStore uses, on the table and its outbox index. */
-  bindStateTable(table: ITable, options: { listIps?: boolean } = {}): this {
+  /**
+   * State table: exactly the DynamoDB actions of the StateStore methods this handler calls
+   * (STATE_STORE_ACTIONS, checked against the store in test/state/store-grants.test.ts), on the
+   * table, and on the outbox index only when it reads the outbox.
+   */
+  bindStateTable(table: ITable, methods: readonly StateStoreMethod[]): this {
+    const uses = methods.map((m) => STATE_STORE_ACTIONS[m]);
     this.addToRolePolicy(
       new PolicyStatement({
-        actions: [
-          "dynamodb:Query",
-          "dynamodb:PutItem",
-          "dynamodb:UpdateItem",
-          "dynamodb:ConditionCheckItem",
-          ...(options.listIps ? ["dynamodb:Scan"] : []),
+        actions: [...new Set(uses.flatMap((u) => u.actions))].sort(),
+        resources: [
+          table.tableArn,
+          ...(uses.some((u) => u.outboxIndex) ? [`${table.tableArn}/index/${OUTBOX_INDEX_NAME}`] : []),
         ],
-        resources: [table.tableArn, `${table.tableArn}/index/${OUTBOX_INDEX_NAME}`],
       }),
     );
     table.encryptionKey?.grantEncryptDecrypt(this);

@@ -18,6 +18,10 @@ export class PortwardenStack extends Stack {
     new CfnOutput(this, "RoundBucketName", { value: p.roundBucket.bucketName });
     new CfnOutput(this, "StateMachineArn", { value: p.stateMachine.stateMachineArn });
     new CfnOutput(this, "DiscoveryRoleArn", { value: p.discoverFunction.role?.roleArn ?? "" });
+    new CfnOutput(this, "ExternalId", {
+      value: p.settings.externalId,
+      description: "sts:ExternalId the member roles require (-c externalId=... for PortwardenMemberRole)",
+    });
     if (p.eventRescans) new CfnOutput(this, "ChangeBusArn", { value: p.eventRescans.bus.eventBusArn });
   }
 }

@@ -73,8 +73,8 @@ export const DEFAULT_DISCOVERY_ROLE_NAME = "portwarden-discovery";
 export const DEFAULT_RESCAN_ROLE_NAME = "portwarden-rescan";
 /** The scanner's event bus that member accounts forward change events to. */
 export const DEFAULT_CHANGE_BUS_NAME = "portwarden-changes";
-/** The construct's default `sts:ExternalId`. */
-export const DEFAULT_EXTERNAL_ID = "portwarden";
+/** Prefix of the construct's generated `sts:ExternalId` (the rest is the stack id's UUID). */
+export const GENERATED_EXTERNAL_ID_PREFIX = "portwarden-";
 
 /** Round data lives under this prefix of the round bucket (the IAM grants are scoped to it). */
 export const ROUND_PREFIX = "rounds";

@@ -98,3 +98,17 @@ export const STATE_STORE_ACTIONS: Readonly<
   readMarks: { actions: ["dynamodb:Query"] },
   writeMark: { actions: ["dynamodb:PutItem"] },
 };
+
+/** What the notify stage (lib/round/notify-stage.ts) calls: the outbox, claims, the digest lease and marks. */
+export const NOTIFY_STAGE_METHODS: readonly StateStoreMethod[] = [
+  "pendingAlertPage",
+  "claimAlerts",
+  "markAlerted",
+  "releaseAlerts",
+  "acquireLease",
+  "releaseLease",
+  "readMarks",
+  "writeMark",
+];
+/** What the scan stage and cluster findings (lib/round/scan-stage.ts) call. */
+export const SCAN_STAGE_METHODS: readonly StateStoreMethod[] = ["loadIp", "saveRecords"];
