@@ -11,6 +11,7 @@ import {
   withCoverageSlice,
 } from "../../lib/coverage/coverage.ts";
 import { FileCoverageStore } from "../../lib/coverage/coverage-stores.ts";
+import { ALLOW_INTERNAL } from "../../lib/net/address-policy.ts";
 import { PortSet } from "../../lib/ports/port-set.ts";
 import { parsePortSpec } from "../../lib/ports/port-spec.ts";
 import type { ProbeOpenPorts } from "../../lib/probes/types.ts";
@@ -122,7 +123,13 @@ describe("findings from coverage slices", () => {
       const targets = withCoverageSlice<ScanTarget>([{ ip: A, internetAllowed: "" }], plan);
       const out = await scanTargets(
         targets,
-        { scan: scanOf(open, seen), probe: noProbes, store, policy: { resolveAfterScans: 1 } },
+        {
+          scan: scanOf(open, seen),
+          probe: noProbes,
+          store,
+          policy: { resolveAfterScans: 1 },
+          addressPolicy: ALLOW_INTERNAL,
+        },
         { roundId: `r${h}`, ports: base, now: () => hour(h) },
       );
       return { out, plan, seen };

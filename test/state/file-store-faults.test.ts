@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { Notifier } from "../../lib/alerts/types.ts";
 import type { AlertEvent } from "../../lib/findings/types.ts";
+import { ALLOW_INTERNAL } from "../../lib/net/address-policy.ts";
 import { parsePortSpec } from "../../lib/ports/port-spec.ts";
 import { runRound } from "../../lib/round/run-round.ts";
 import { scanTargets } from "../../lib/round/scan-stage.ts";
@@ -108,7 +109,7 @@ describe("FileStateStore under concurrency, faults and scale", () => {
     // Act
     await scanTargets(
       targetsFromHosts(hosts),
-      { scan: scanOf([22, 10250]), probe: async () => [], store },
+      { scan: scanOf([22, 10250]), probe: async () => [], store, addressPolicy: ALLOW_INTERNAL },
       {
         roundId: "r1",
         ports: PORTS,
@@ -199,7 +200,7 @@ describe("FileStateStore under concurrency, faults and scale", () => {
     // Act
     const report = await runRound(
       targetsFromHosts(["127.0.2.1"]),
-      { scan: scanOf([10250]), probe: async () => [], store, notifier },
+      { scan: scanOf([10250]), probe: async () => [], store, notifier, addressPolicy: ALLOW_INTERNAL },
       { ports: PORTS },
     );
     spawnSync("chattr", ["-i", stateDir]);
