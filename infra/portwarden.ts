@@ -42,6 +42,7 @@ import {
   OUTBOX_PARTITION_KEY,
   OUTBOX_SORT_KEY,
   PARTITION_KEY,
+  ROUND_LOCK_METHODS,
   SCAN_STAGE_METHODS,
   SORT_KEY,
   TTL_ATTRIBUTE,
@@ -215,7 +216,7 @@ export class Portwarden extends Construct {
       timeout: Duration.minutes(2),
       environment: { [ENV.baseline]: JSON.stringify(settings.baseline) },
     })
-      .bindStateTable(this.stateTable, [...NOTIFY_STAGE_METHODS, "listIps"])
+      .bindStateTable(this.stateTable, [...NOTIFY_STAGE_METHODS, ...ROUND_LOCK_METHODS, "listIps"])
       .bindRoundBucket(this.roundBucket, "read")
       .bindAlertTopic(this.alertTopic);
     if (settings.securityHub) {
@@ -363,7 +364,7 @@ export class Portwarden extends Construct {
         [ENV.roundLockSeconds]: String(settings.roundTimeout.toSeconds()),
       },
     })
-      .bindStateTable(this.stateTable, SCAN_STAGE_METHODS)
+      .bindStateTable(this.stateTable, [...SCAN_STAGE_METHODS, ...ROUND_LOCK_METHODS])
       .bindRoundBucket(this.roundBucket, "readWrite");
     const memberAccounts = organization ? ["*"] : accounts.length > 0 ? accounts : [stack.account];
     fn.addToRolePolicy(

@@ -110,5 +110,7 @@ export const NOTIFY_STAGE_METHODS: readonly StateStoreMethod[] = [
   "readMarks",
   "writeMark",
 ];
+/** What the round lock (lib/round/round-lock.ts: Discover takes it, Discover or Notify releases it) calls. */
+export const ROUND_LOCK_METHODS: readonly StateStoreMethod[] = ["acquireLease", "releaseLease"];
 /** What the scan stage and cluster findings (lib/round/scan-stage.ts) call. */
 export const SCAN_STAGE_METHODS: readonly StateStoreMethod[] = ["loadIp", "saveRecords"];

@@ -5,7 +5,11 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { Portwarden } from "../../infra/portwarden.ts";
 import { PortwardenStack } from "../../infra/stacks.ts";
 import { MAP_RESULTS_PREFIX, ROUND_OBJECTS } from "../../lib/contracts/deployment.ts";
-import { NOTIFY_STAGE_METHODS, SCAN_STAGE_METHODS } from "../../lib/state/dynamo-schema.ts";
+import {
+  NOTIFY_STAGE_METHODS,
+  ROUND_LOCK_METHODS,
+  SCAN_STAGE_METHODS,
+} from "../../lib/state/dynamo-schema.ts";
 
 // Least privilege, asserted as exact action lists per role (derived from the calls each handler
 // makes), and the two grants that let CloudWatch alarms reach the encrypted topic.
@@ -56,7 +60,8 @@ describe("the construct's grants", () => {
 
   it.each([
     ["Scan", /^PortwardenScanRole/, ["dynamodb:PutItem", "dynamodb:Query"]],
-    ["Discover", /^PortwardenDiscoverRole/, ["dynamodb:PutItem", "dynamodb:Query"]],
+    // PutItem/UpdateItem of the round lock (take, release on failure) beside the cluster findings.
+    ["Discover", /^PortwardenDiscoverRole/, ["dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"]],
     // PutItem: the digest lease and marks (acquireLease, writeMark); UpdateItem: claims and markAlerted.
     [
       "Notify",
@@ -144,6 +149,10 @@ describe("the method lists the grants come from match the code", () => {
   it("the notify stage calls exactly NOTIFY_STAGE_METHODS (plus listIps for stale IPs, granted to Notify)", () => {
     expect(storeCallsIn("lib/round/notify-stage.ts")).toEqual([...NOTIFY_STAGE_METHODS].sort());
     expect(storeCallsIn("lib/round/round-outcome.ts")).toEqual(["listIps"]);
+  });
+
+  it("the round lock calls exactly ROUND_LOCK_METHODS", () => {
+    expect(storeCallsIn("lib/round/round-lock.ts")).toEqual([...ROUND_LOCK_METHODS].sort());
   });
 
   it("the scan stage calls exactly SCAN_STAGE_METHODS", () => {
