@@ -4,6 +4,7 @@ import { SQSClient } from "@aws-sdk/client-sqs";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { SnsNotifier } from "../../lib/alerts/sns-notifier.ts";
 import type { RoundSummary } from "../../lib/alerts/types.ts";
+import { ALLOW_INTERNAL } from "../../lib/net/address-policy.ts";
 import { parsePortSpec } from "../../lib/ports/port-spec.ts";
 import { notifyPending } from "../../lib/round/notify-stage.ts";
 import { runRound } from "../../lib/round/run-round.ts";
@@ -136,6 +137,7 @@ describe("outbox publishing on DynamoDB + SNS (moto)", () => {
     const report = await runRound(
       targetsFromHosts(["127.0.5.1"]),
       {
+        addressPolicy: ALLOW_INTERNAL,
         scan: async (hosts) =>
           hosts.map((ip) => ({
             target: ip,

@@ -3,10 +3,12 @@
 // that finds the same. "before" is the old behaviour (one atomic rewrite of the whole file per
 // target, measured on 1,024 targets: it grows quadratically); "after" stages the round's writes
 // and writes once. Prints wall time, writes, bytes written, state file size and peak RSS.
+
 import { mkdtemp, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ConsoleNotifier } from "../../lib/alerts/console-notifier.ts";
+import { ALLOW_INTERNAL } from "../../lib/net/address-policy.ts";
 import { parsePortSpec } from "../../lib/ports/port-spec.ts";
 import { runRound } from "../../lib/round/run-round.ts";
 import { targetsFromHosts } from "../../lib/round/targets.ts";
@@ -26,6 +28,7 @@ async function round(path: string, targets: number, stageWrites: boolean, minute
   const report = await runRound(
     targetsFromHosts(hosts),
     {
+      addressPolicy: ALLOW_INTERNAL,
       // A table of open ports: no packets are sent, what is measured is the state store.
       scan: async (ips) =>
         ips.map((ip) => ({

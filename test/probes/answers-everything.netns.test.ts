@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ALLOW_INTERNAL } from "../../lib/net/address-policy.ts";
 import { parsePortSpec } from "../../lib/ports/port-spec.ts";
 import { DEFAULT_HOST_PROBE_BUDGET_MS, probeOpenPorts } from "../../lib/probes/probe-open-ports.ts";
 import { scanTargets } from "../../lib/round/scan-stage.ts";
@@ -38,6 +39,8 @@ describe.runIf(requirePrivateNetns())("a host answering on every port", () => {
       [{ ip }],
       {
         scan: scanHosts,
+        // A loopback address of the private netns: as if named on the command line.
+        addressPolicy: ALLOW_INTERNAL,
         probe: async (host, open, options) => {
           const t = performance.now();
           const results = await probeOpenPorts(host, open, options);

@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Notifier } from "../../lib/alerts/types.ts";
 import type { AlertEvent } from "../../lib/findings/types.ts";
+import { ALLOW_INTERNAL } from "../../lib/net/address-policy.ts";
 import { parsePortSpec } from "../../lib/ports/port-spec.ts";
 import { probeOpenPorts } from "../../lib/probes/probe-open-ports.ts";
 import type { ProbeOpenPorts } from "../../lib/probes/types.ts";
@@ -89,7 +90,13 @@ describe.runIf(requirePrivateNetns())(
         probed.push(...results.map((r) => `${r.verdict}:${r.severity ?? "none"}`));
         return results;
       };
-      const deps = { scan: scanHosts, probe, store, notifier: recordingNotifier(events) };
+      const deps = {
+        scan: scanHosts,
+        probe,
+        store,
+        notifier: recordingNotifier(events),
+        addressPolicy: ALLOW_INTERNAL,
+      };
       const t0 = Date.parse("2026-11-30T00:00:00Z");
       const severities: string[] = [];
       try {
