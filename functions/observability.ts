@@ -3,6 +3,15 @@ import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
 import { Tracer } from "@aws-lambda-powertools/tracer";
 import type { Context } from "aws-lambda";
 import { METRICS_NAMESPACE, SERVICE_NAME } from "../lib/contracts/deployment.ts";
+import {
+  DISCOVERY_METRICS,
+  type DiscoveryMetrics,
+  type MetricTable,
+  ROUND_METRICS,
+  type RoundMetrics,
+  SCAN_METRICS,
+  type ScanMetrics,
+} from "../lib/contracts/metrics.ts";
 import { safeText, sanitizeDeep } from "../lib/text/sanitize.ts";
 
 /** JSON replacer for log lines: strings cleaned (redacted, unsafe characters out), the rest as is. */
@@ -27,47 +36,16 @@ export const metrics = new Metrics({
 });
 export const tracer = new Tracer({ serviceName });
 
-type Unit = (typeof MetricUnit)[keyof typeof MetricUnit];
-type MetricTable<T> = { readonly [K in keyof T]: readonly [name: string, unit: Unit] };
-
 function record<T extends Record<string, number>>(table: MetricTable<T>, values: T): void {
   for (const key of Object.keys(table) as (keyof T)[]) {
     const [name, unit] = table[key];
-    metrics.addMetric(name, unit, values[key] as number);
+    metrics.addMetric(name, MetricUnit[unit], values[key] as number);
   }
 }
 
-/** What one scan invocation did, as EMF metrics (one line per invocation, flushed at its end). */
-const SCAN_METRICS = {
-  targets: ["Targets", MetricUnit.Count],
-  portsProbed: ["PortsProbed", MetricUnit.Count],
-  openPorts: ["OpenPorts", MetricUnit.Count],
-  newExposures: ["NewExposures", MetricUnit.Count],
-  incompleteScans: ["IncompleteScans", MetricUnit.Count],
-  scanDurationMs: ["ScanDuration", MetricUnit.Milliseconds],
-} as const;
-export type ScanMetrics = Record<keyof typeof SCAN_METRICS, number>;
+export type { DiscoveryMetrics, RoundMetrics, ScanMetrics };
 export const recordScanMetrics = (m: ScanMetrics): void => record(SCAN_METRICS, m);
-
-/** What discovery found: the round's size and the accounts/regions it could not read. */
-const DISCOVERY_METRICS = {
-  targets: ["DiscoveredTargets", MetricUnit.Count],
-  discoveryErrors: ["DiscoveryErrors", MetricUnit.Count],
-} as const;
-export type DiscoveryMetrics = Record<keyof typeof DISCOVERY_METRICS, number>;
 export const recordDiscoveryMetrics = (m: DiscoveryMetrics): void => record(DISCOVERY_METRICS, m);
-
-/** One line per round from the Notify stage: the numbers an operator graphs and alarms on. */
-const ROUND_METRICS = {
-  targets: ["RoundTargets", MetricUnit.Count],
-  newExposures: ["RoundNewExposures", MetricUnit.Count],
-  openExposures: ["OpenExposures", MetricUnit.Count],
-  incompleteScans: ["RoundIncompleteScans", MetricUnit.Count],
-  alertsPublished: ["AlertsPublished", MetricUnit.Count],
-  alertsFailed: ["AlertsFailed", MetricUnit.Count],
-  roundDurationMs: ["RoundDuration", MetricUnit.Milliseconds],
-} as const;
-export type RoundMetrics = Record<keyof typeof ROUND_METRICS, number>;
 export const recordRoundMetrics = (m: RoundMetrics): void => record(ROUND_METRICS, m);
 
 /**

@@ -2,6 +2,7 @@ import type { S3Client } from "@aws-sdk/client-s3";
 import { putJson } from "../aws/s3-json.ts";
 import { clusterIdsKeyFor, targetsKeyFor } from "../contracts/deployment.ts";
 import type { DiscoverEvent, DiscoverOutput } from "../contracts/lambda-events.ts";
+import type { DiscoveryMetrics } from "../contracts/metrics.ts";
 import { type CoverageStore, planCoverage, withCoverageSlice } from "../coverage/coverage.ts";
 import type { Inventory } from "../discovery/types.ts";
 import { InputError } from "../errors/errors.ts";
@@ -84,7 +85,7 @@ const DEFAULT_ROUND_LOCK_MS = 50 * 60_000;
 export interface DiscoverReport {
   info(message: string, extra: Record<string, unknown>): void;
   warn(message: string, extra: Record<string, unknown>): void;
-  metrics(values: { targets: number; discoveryErrors: number }): void;
+  metrics(values: DiscoveryMetrics): void;
 }
 
 /**

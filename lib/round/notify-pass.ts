@@ -2,6 +2,7 @@ import { baselineConfigSchema } from "../config/config-file.ts";
 import { parseInput } from "../config/zod-input.ts";
 import { ENV } from "../contracts/deployment.ts";
 import type { NotifyEvent, NotifyOutput } from "../contracts/lambda-events.ts";
+import type { RoundMetrics } from "../contracts/metrics.ts";
 import { finishMapRound, type MapRoundDeps } from "./map-results.ts";
 import type { BaselinePolicy } from "./notify-stage.ts";
 import { releaseRoundLock } from "./round-lock.ts";
@@ -18,23 +19,12 @@ const DEFAULT_PASS_MS = 100_000;
 /** A loop that never empties the outbox (a bug) stops here; the next round goes on. */
 export const MAX_NOTIFY_PASSES = 50;
 
-/** The round's numbers an operator graphs and alarms on (one set per Notify pass). */
-export interface RoundPassMetrics {
-  targets: number;
-  newExposures: number;
-  openExposures: number;
-  incompleteScans: number;
-  alertsPublished: number;
-  alertsFailed: number;
-  roundDurationMs: number;
-}
-
 /** Where a pass reports what happened: the handler's logger and metrics. */
 export interface NotifyPassReport {
   info(message: string, extra: Record<string, unknown>): void;
   warn(message: string, extra: Record<string, unknown>): void;
   error(message: string, extra: Record<string, unknown>): void;
-  metrics(values: RoundPassMetrics): void;
+  metrics(values: RoundMetrics): void;
 }
 
 /** `BASELINE` as the construct writes it: JSON of the policy, or `false`. */
