@@ -4,13 +4,14 @@ import { type DiscoveryDeps, type DiscoveryOptions, discoverInventory } from "..
 import { parseAccountList, parseRegionList } from "../discovery/options.ts";
 import type { ClusterInventory, Inventory } from "../discovery/types.ts";
 import { InputError } from "../errors/errors.ts";
+import { ALLOW_INTERNAL } from "../net/address-policy.ts";
 import { sanitizeDeep } from "../text/sanitize.ts";
 import { parseCommandArgs } from "./args.ts";
 import type { CliIo } from "./io.ts";
 import { discoveryProgressLine } from "./progress.ts";
 
 const USAGE = `Usage: portwarden inventory [--accounts ID,ID | --organization] [--role-name NAME]
-                            [--external-id X] [--regions R,R] [--json]
+                            [--external-id X] [--regions R,R] [--allow-private] [--json]
 
 Lists accounts → regions → clusters → nodes with their public IPs and the TCP ports their
 security groups open to the internet (0.0.0.0/0, ::/0) or to specific public CIDRs.
@@ -23,6 +24,8 @@ security groups open to the internet (0.0.0.0/0, ::/0) or to specific public CID
   --region R           home region: STS, Organizations, DescribeRegions (default $AWS_REGION, else
                        us-east-1); the same flag as 'run --region'. --home-region is a deprecated alias
   --tag-key KEY        extra tag key naming a self-managed node's cluster (repeatable)
+  --allow-private      also list loopback/private node addresses (the same opt-in as 'run
+                       --allow-private'); link-local/metadata addresses are never listed
   --json               the inventory as JSON (input of 'portwarden run --inventory FILE')
 
 Exit status: 0 something was inventoried (failed accounts/regions are listed); 1 nothing could
@@ -87,6 +90,7 @@ function parseInventoryArgs(argv: string[], io: CliIo): (DiscoveryOptions & { js
     assertRegion(homeRegion, values.region !== undefined ? "--region" : "--home-region");
     options.homeRegion = homeRegion;
   }
+  if (values["allow-private"]) options.addressPolicy = ALLOW_INTERNAL;
   if (values["tag-key"] !== undefined) {
     values["tag-key"].forEach((key) => {
       if (key === "" || key.length > 128)
@@ -111,6 +115,7 @@ function parse(argv: string[]) {
       region: { type: "string" },
       "home-region": { type: "string" },
       "tag-key": { type: "string", multiple: true },
+      "allow-private": { type: "boolean" },
       json: { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },
