@@ -101,7 +101,7 @@ describe("inventoryCommand against moto", () => {
     await moto?.stop();
   });
 
-  async function seedProd(account: string): Promise<string> {
+  async function seedProd(account: string, address = "203.0.113.5"): Promise<string> {
     const clients = await clientsIn(account);
     opened.push(clients);
     const { subnetId, vpcId } = await firstSubnet(clients.ec2);
@@ -112,9 +112,23 @@ describe("inventoryCommand against moto", () => {
       groupIds: [sg],
       tags: { "eks:cluster-name": "prod" },
     });
-    await elasticIp(clients.ec2, "203.0.113.5", { instanceId: node });
+    await elasticIp(clients.ec2, address, { instanceId: node });
     return node;
   }
+
+  it("lists a loopback node address only with --allow-private", async () => {
+    // Prepare: a node whose Elastic IP is internal (as in the README's moto walkthrough)
+    await seedProd(SCANNER_ACCOUNT, "127.0.0.9");
+    const listed = async (...extra: string[]) => {
+      const out = capture();
+      await inventoryCommand(["--regions", "us-east-1", "--json", ...extra], out.io);
+      const inventory = JSON.parse(out.stdout()) as Inventory;
+      return inventory.clusters.flatMap((c) => c.nodes.flatMap((n) => n.publicIps)).includes("127.0.0.9");
+    };
+
+    // Act / Assess
+    expect([await listed(), await listed("--allow-private")]).toEqual([false, true]);
+  });
 
   it("prints the inventory contract with --json", async () => {
     // Prepare
