@@ -85,6 +85,14 @@ interface ConditionalPut {
  * 100 items), so of two scanners that loaded the same version exactly one wins and the other gets
  * StaleRecordError without any of its records applied: no double alert.
  */
+/** Placeholders of the claim attributes, shared by the claim and release updates. */
+const CLAIM_ATTRIBUTE_NAMES = {
+  "#owner": CLAIM_OWNER_ATTRIBUTE,
+  "#alert": CLAIM_ALERT_ID_ATTRIBUTE,
+  "#until": CLAIM_UNTIL_ATTRIBUTE,
+  "#version": "version",
+} as const;
+
 export class DynamoStateStore implements StateStore {
   private readonly documents: DynamoDBDocumentClient;
   private readonly tableName: string;
@@ -176,12 +184,7 @@ export class DynamoStateStore implements StateStore {
       Key: keyFor(read),
       UpdateExpression: "SET #owner = :owner, #alert = :alert, #until = :until, #version = :next",
       ConditionExpression: "#version = :read",
-      ExpressionAttributeNames: {
-        "#owner": CLAIM_OWNER_ATTRIBUTE,
-        "#alert": CLAIM_ALERT_ID_ATTRIBUTE,
-        "#until": CLAIM_UNTIL_ATTRIBUTE,
-        "#version": "version",
-      },
+      ExpressionAttributeNames: CLAIM_ATTRIBUTE_NAMES,
       ExpressionAttributeValues: {
         ":owner": claimed.alertClaim?.owner,
         ":alert": claimed.alertClaim?.alertId,
@@ -207,12 +210,7 @@ export class DynamoStateStore implements StateStore {
         Key: keyFor(r),
         UpdateExpression: "SET #version = #version + :one REMOVE #owner, #alert, #until",
         ConditionExpression: "#owner = :owner AND #alert = :alert",
-        ExpressionAttributeNames: {
-          "#owner": CLAIM_OWNER_ATTRIBUTE,
-          "#alert": CLAIM_ALERT_ID_ATTRIBUTE,
-          "#until": CLAIM_UNTIL_ATTRIBUTE,
-          "#version": "version",
-        },
+        ExpressionAttributeNames: CLAIM_ATTRIBUTE_NAMES,
         ExpressionAttributeValues: {
           ":one": 1,
           ":owner": r.alertClaim?.owner,
