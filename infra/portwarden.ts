@@ -402,6 +402,9 @@ export class Portwarden extends Construct {
       }),
       itemBatcher: new ItemBatcher({
         maxItemsPerBatch: settings.targetsPerBatch,
+        // A batch is also cut by size: targets with long SG port lists must never push a Scan
+        // invocation past the 256 KiB Step Functions / Lambda payload limit (room left for BatchInput).
+        maxInputBytesPerBatch: 200_000,
         // ItemBatcher renders BatchInput as written: the ".$" suffix makes Step Functions resolve the path.
         batchInput: { "roundId.$": "$.roundId" },
       }),

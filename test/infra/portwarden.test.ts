@@ -295,7 +295,11 @@ describe("Portwarden construct with defaults and a pager", () => {
         Type: "Map",
         ItemProcessor: { ProcessorConfig: { Mode: "DISTRIBUTED", ExecutionType: "STANDARD" } },
         ItemReader: { ReaderConfig: { InputType: "JSON" }, Parameters: { "Key.$": "$.targetsKey" } },
-        ItemBatcher: { MaxItemsPerBatch: 48, BatchInput: { "roundId.$": "$.roundId" } },
+        ItemBatcher: {
+          MaxItemsPerBatch: 48,
+          MaxInputBytesPerBatch: 200_000,
+          BatchInput: { "roundId.$": "$.roundId" },
+        },
         MaxConcurrency: 100,
         ToleratedFailurePercentage: 10,
         ResultWriter: { Parameters: { Prefix: "rounds/map-results" } },
