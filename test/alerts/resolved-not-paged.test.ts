@@ -1,11 +1,5 @@
-import { CreateTopicCommand, SNSClient, SubscribeCommand } from "@aws-sdk/client-sns";
-import {
-  CreateQueueCommand,
-  GetQueueAttributesCommand,
-  type Message,
-  ReceiveMessageCommand,
-  SQSClient,
-} from "@aws-sdk/client-sqs";
+import { CreateTopicCommand, SNSClient } from "@aws-sdk/client-sns";
+import { type Message, SQSClient } from "@aws-sdk/client-sqs";
 import { App, Stack } from "aws-cdk-lib";
 import { Template } from "aws-cdk-lib/assertions";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -13,6 +7,7 @@ import { Portwarden } from "../../infra/portwarden.ts";
 import { ConsoleNotifier } from "../../lib/alerts/console-notifier.ts";
 import { SnsNotifier } from "../../lib/alerts/sns-notifier.ts";
 import { type Moto, startMoto } from "../support/moto.ts";
+import { receiveAllMessages, subscribeQueue } from "../support/sns-queue.ts";
 import { alertEvent } from "./events.ts";
 
 // Resolved is not a page: the pager subscription's filter policy, exactly as the construct
@@ -54,40 +49,10 @@ describe("the default pager filter receives new critical/high alerts, never reso
     await moto.stop();
   });
 
-  async function queue(topicArn: string, name: string, filterPolicy?: object): Promise<string> {
-    const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: name }));
-    const { Attributes } = await sqs.send(
-      new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ["QueueArn"] }),
-    );
-    await sns.send(
-      new SubscribeCommand({
-        TopicArn: topicArn,
-        Protocol: "sqs",
-        Endpoint: Attributes?.QueueArn,
-        Attributes: {
-          RawMessageDelivery: "true",
-          ...(filterPolicy ? { FilterPolicy: JSON.stringify(filterPolicy) } : {}),
-        },
-      }),
-    );
-    return QueueUrl as string;
-  }
+  const queue = (topicArn: string, name: string, filterPolicy?: object) =>
+    subscribeQueue(sns, sqs, topicArn, name, filterPolicy);
 
-  async function received(queueUrl: string): Promise<Message[]> {
-    const out: Message[] = [];
-    for (;;) {
-      const { Messages } = await sqs.send(
-        new ReceiveMessageCommand({
-          QueueUrl: queueUrl,
-          MaxNumberOfMessages: 10,
-          MessageAttributeNames: ["All"],
-          VisibilityTimeout: 300,
-        }),
-      );
-      if (!Messages?.length) return out;
-      out.push(...Messages);
-    }
-  }
+  const received = (queueUrl: string) => receiveAllMessages(sqs, queueUrl);
 
   it("pages the new critical and high alerts; email (no filter) gets the resolved one too", async () => {
     const { TopicArn } = await sns.send(new CreateTopicCommand({ Name: "pager-test" }));

@@ -1,17 +1,12 @@
-import { CreateTopicCommand, SNSClient, SubscribeCommand } from "@aws-sdk/client-sns";
-import {
-  CreateQueueCommand,
-  GetQueueAttributesCommand,
-  type Message,
-  ReceiveMessageCommand,
-  SQSClient,
-} from "@aws-sdk/client-sqs";
+import { CreateTopicCommand, SNSClient } from "@aws-sdk/client-sns";
+import { SQSClient } from "@aws-sdk/client-sqs";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { AlertMessageV1 } from "../../lib/alerts/format.ts";
 import { SnsNotifier } from "../../lib/alerts/sns-notifier.ts";
 import type { RoundSummary } from "../../lib/alerts/types.ts";
 import { InputError } from "../../lib/errors/errors.ts";
 import { type Moto, startMoto } from "../support/moto.ts";
+import { receiveAllMessages, subscribeQueue } from "../support/sns-queue.ts";
 import { alertEvent } from "./events.ts";
 
 const summary: RoundSummary = {
@@ -47,46 +42,10 @@ describe("SnsNotifier against moto (SNS → SQS with raw delivery)", () => {
   });
 
   /** A queue subscribed to the topic with raw delivery (optionally filtered): what SNS sent, unwrapped. */
-  async function subscribedQueue(topicArn: string, name: string, filterPolicy?: object): Promise<string> {
-    const fifo = topicArn.endsWith(".fifo");
-    const { QueueUrl } = await sqs.send(
-      new CreateQueueCommand({
-        QueueName: fifo ? `${name}.fifo` : name,
-        ...(fifo ? { Attributes: { FifoQueue: "true" } } : {}),
-      }),
-    );
-    const { Attributes } = await sqs.send(
-      new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ["QueueArn"] }),
-    );
-    await sns.send(
-      new SubscribeCommand({
-        TopicArn: topicArn,
-        Protocol: "sqs",
-        Endpoint: Attributes?.QueueArn,
-        Attributes: {
-          RawMessageDelivery: "true",
-          ...(filterPolicy ? { FilterPolicy: JSON.stringify(filterPolicy) } : {}),
-        },
-      }),
-    );
-    return QueueUrl as string;
-  }
+  const subscribedQueue = (topicArn: string, name: string, filterPolicy?: object) =>
+    subscribeQueue(sns, sqs, topicArn, name, filterPolicy);
 
-  async function receiveAll(queueUrl: string): Promise<Message[]> {
-    const messages: Message[] = [];
-    for (;;) {
-      const { Messages } = await sqs.send(
-        new ReceiveMessageCommand({
-          QueueUrl: queueUrl,
-          MaxNumberOfMessages: 10,
-          MessageAttributeNames: ["All"],
-          VisibilityTimeout: 300,
-        }),
-      );
-      if (!Messages?.length) return messages;
-      messages.push(...Messages);
-    }
-  }
+  const receiveAll = (queueUrl: string) => receiveAllMessages(sqs, queueUrl);
 
   async function topic(name = "portwarden-alerts"): Promise<string> {
     const attributes = name.endsWith(".fifo") ? { FifoTopic: "true" } : undefined;

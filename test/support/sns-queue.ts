@@ -62,3 +62,55 @@ export function countById(bodies: readonly unknown[]): Map<string, number> {
   }
   return counts;
 }
+
+/**
+ * An SQS queue subscribed to `topicArn` with raw delivery and an optional filter policy (a FIFO
+ * queue for a FIFO topic): what SNS sent to a subscriber with that filter, unwrapped.
+ */
+export async function subscribeQueue(
+  sns: SNSClient,
+  sqs: SQSClient,
+  topicArn: string,
+  name: string,
+  filterPolicy?: object,
+): Promise<string> {
+  const fifo = topicArn.endsWith(".fifo");
+  const { QueueUrl } = await sqs.send(
+    new CreateQueueCommand({
+      QueueName: fifo ? `${name}.fifo` : name,
+      ...(fifo ? { Attributes: { FifoQueue: "true" } } : {}),
+    }),
+  );
+  const { Attributes } = await sqs.send(
+    new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ["QueueArn"] }),
+  );
+  await sns.send(
+    new SubscribeCommand({
+      TopicArn: topicArn,
+      Protocol: "sqs",
+      Endpoint: Attributes?.QueueArn,
+      Attributes: {
+        RawMessageDelivery: "true",
+        ...(filterPolicy ? { FilterPolicy: JSON.stringify(filterPolicy) } : {}),
+      },
+    }),
+  );
+  return QueueUrl as string;
+}
+
+/** Every message in the queue with its attributes (received once each: a long visibility timeout). */
+export async function receiveAllMessages(sqs: SQSClient, queueUrl: string): Promise<Message[]> {
+  const messages: Message[] = [];
+  for (;;) {
+    const { Messages } = await sqs.send(
+      new ReceiveMessageCommand({
+        QueueUrl: queueUrl,
+        MaxNumberOfMessages: 10,
+        MessageAttributeNames: ["All"],
+        VisibilityTimeout: 300,
+      }),
+    );
+    if (!Messages?.length) return messages;
+    messages.push(...Messages);
+  }
+}
