@@ -5,6 +5,7 @@ import { parseAccountList, parseRegionList } from "../discovery/options.ts";
 import type { ClusterInventory, Inventory } from "../discovery/types.ts";
 import { InputError } from "../errors/errors.ts";
 import { ALLOW_INTERNAL } from "../net/address-policy.ts";
+import type { PortSet } from "../ports/port-set.ts";
 import { sanitizeDeep } from "../text/sanitize.ts";
 import { parseCommandArgs } from "./args.ts";
 import type { CliIo } from "./io.ts";
@@ -122,6 +123,10 @@ function parse(argv: string[]) {
   });
 }
 
+function specOrDash(ports: PortSet | undefined): string {
+  return ports && !ports.isEmpty ? ports.toSpec() : "-";
+}
+
 /** The readable table: one block per cluster, one row per node. */
 export function renderInventory(inventory: Inventory): string {
   const lines: string[] = [];
@@ -131,8 +136,8 @@ export function renderInventory(inventory: Inventory): string {
     const rows = cluster.nodes.map((n) => [
       n.instanceId,
       n.publicIps.join(",") || "-",
-      n.internetAllowed || "-",
-      n.publicCidrAllowed || "-",
+      specOrDash(n.internetAllowed),
+      specOrDash(n.publicCidrAllowed),
     ]);
     if (rows.length > 0)
       lines.push(...table(["node", "public IPs", "open to internet", "open to public CIDRs"], rows));

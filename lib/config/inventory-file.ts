@@ -9,7 +9,6 @@ import {
   MESSAGE_MAX_CHARS,
   NETWORK_INTERFACE_ID_MAX_CHARS,
   NODE_GROUP_NAME_MAX_CHARS,
-  PORT_SPEC_MAX_CHARS,
   REGION_MAX_CHARS,
   SECURITY_GROUP_ID_MAX_CHARS,
   SECURITY_GROUPS_PER_INTERFACE_MAX,
@@ -19,7 +18,7 @@ import {
 } from "../contracts/limits.ts";
 import type { ClusterInventory, Inventory, InventoryRejection, NodeInventory } from "../discovery/types.ts";
 import { isIpOrCidr } from "../net/cidr.ts";
-import { parsePortSpec } from "../ports/port-spec.ts";
+import { portSetSchema } from "../ports/port-spec.ts";
 import { readJsonFile } from "./config-file.ts";
 import { boundedText, describeIssue, fieldPath, parseInput } from "./zod-input.ts";
 
@@ -44,23 +43,8 @@ export const accountIdSchema = z.string().refine((v) => accountPattern.test(v), 
 export const regionNameSchema = boundedText(REGION_MAX_CHARS, 1);
 export const clusterNameSchema = boundedText(CLUSTER_NAME_MAX_CHARS, 1);
 export const instanceIdSchema = boundedText(INSTANCE_ID_MAX_CHARS, 1);
-/** A port SPEC, or "" for no ports (a security group that opens none); any port set AWS allows. */
-export const portSpecTextSchema = z
-  .string()
-  .max(PORT_SPEC_MAX_CHARS)
-  .refine(
-    (v) => {
-      if (v.trim() === "") return true;
-      try {
-        parsePortSpec(v);
-        return true;
-      } catch {
-        return false;
-      }
-    },
-    { error: "is not a port SPEC (e.g. '22,443,30000-32767')" },
-  );
-const spec = portSpecTextSchema;
+/** A port SPEC, or "" for no ports (a security group that opens none), read into a PortSet. */
+const spec = portSetSchema;
 
 const nodeSchema = z.object({
   instanceId: instanceIdSchema,

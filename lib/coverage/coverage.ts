@@ -103,11 +103,10 @@ export function parseCoverageRecord(data: unknown, source: string): CoverageReco
   return parsed.data;
 }
 
-/** Gives every target this round's slice (as a SPEC: it travels in Step Functions items too). */
-export function withCoverageSlice<T extends { coveragePorts?: string }>(
+/** Gives every target this round's slice (in Step Functions items it travels as its SPEC text). */
+export function withCoverageSlice<T extends { coveragePorts?: PortSet }>(
   targets: readonly T[],
   plan: CoveragePlan,
 ): T[] {
-  const spec = plan.ports.toSpec();
-  return targets.map((t) => ({ ...t, coveragePorts: spec }));
+  return targets.map((t) => ({ ...t, coveragePorts: plan.ports }));
 }

@@ -207,8 +207,8 @@ function interfaceInventory(
       id: eni.NetworkInterfaceId ?? "",
       publicIps: [...publicIps],
       securityGroupIds,
-      internetAllowed: ingress.internet.toSpec(),
-      publicCidrAllowed: ingress.publicCidrs.toSpec(),
+      internetAllowed: ingress.internet,
+      publicCidrAllowed: ingress.publicCidrs,
     },
     internet: ingress.internet,
     publicCidrs: ingress.publicCidrs,
@@ -249,8 +249,8 @@ function nodeInventory(
     instanceId: instance.InstanceId ?? "",
     privateIps: [...privateIps],
     publicIps: [...new Set(interfaces.flatMap((i) => i.inventory.publicIps))],
-    internetAllowed: internet.toSpec(),
-    publicCidrAllowed: publicCidrs.subtract(internet).toSpec(),
+    internetAllowed: internet,
+    publicCidrAllowed: publicCidrs.subtract(internet),
     interfaces: interfaces.map((i) => i.inventory),
   };
 }

@@ -1,6 +1,10 @@
+import type { PortSet } from "../ports/port-set.ts";
+
 /**
  * The cross-account inventory: the JSON contract of `portwarden inventory --json` and the input of
- * `portwarden run --inventory FILE`. Owned by lib/discovery; extend, don't rename.
+ * `portwarden run --inventory FILE`. Owned by lib/discovery; extend, don't rename. Port sets are
+ * PortSet values here and their canonical SPEC text in JSON (`PortSet.toJSON`, read back by
+ * `parseInventory`).
  */
 export interface Inventory {
   clusters: ClusterInventory[];
@@ -52,10 +56,10 @@ export interface NodeInventory {
   privateIps?: string[];
   /** Public IPv4 (incl. Elastic IPs) and IPv6 addresses over all interfaces. */
   publicIps: string[];
-  /** SPEC of TCP ports some security group on some interface opens to 0.0.0.0/0 or ::/0. */
-  internetAllowed: string;
-  /** SPEC of TCP ports opened only to specific public CIDRs. */
-  publicCidrAllowed?: string;
+  /** TCP ports some security group on some interface opens to 0.0.0.0/0 or ::/0. */
+  internetAllowed: PortSet;
+  /** TCP ports opened only to specific public CIDRs. */
+  publicCidrAllowed?: PortSet;
   interfaces?: NetworkInterfaceInventory[];
 }
 
@@ -63,6 +67,6 @@ export interface NetworkInterfaceInventory {
   id: string;
   publicIps: string[];
   securityGroupIds: string[];
-  internetAllowed: string;
-  publicCidrAllowed?: string;
+  internetAllowed: PortSet;
+  publicCidrAllowed?: PortSet;
 }

@@ -10,12 +10,20 @@ export const MAX_PORT = 65535;
 /**
  * An immutable set of TCP ports kept as sorted, disjoint, non-adjacent ranges, so that
  * "1-65535" costs one range, not 65,535 numbers.
+ *
+ * The value the domain passes around: a port SPEC is parsed once where it enters (lib/ports/
+ * port-spec.ts: `parsePortSpec`, `portSetSchema`) and written back as its canonical SPEC by
+ * `toSpec()`, which `toJSON()` makes the JSON form: every JSON seam (S3 targets, Map items, state
+ * files, `inventory --json`) carries the same text as before.
  */
-export class PortSet {
+export class PortSet implements Iterable<number> {
   readonly ranges: readonly PortRange[];
 
-  private constructor(ranges: readonly PortRange[]) {
-    this.ranges = ranges;
+  /** `ranges` must be fresh, sorted, disjoint and non-adjacent: it is frozen, not copied. */
+  private constructor(ranges: PortRange[]) {
+    for (const r of ranges) Object.freeze(r);
+    this.ranges = Object.freeze(ranges);
+    Object.freeze(this);
   }
 
   static readonly EMPTY = new PortSet([]);
@@ -98,6 +106,16 @@ export class PortSet {
     return new PortSet(out);
   }
 
+  /** True if every port of `other` is in this set. */
+  covers(other: PortSet): boolean {
+    return other.subtract(this).isEmpty;
+  }
+
+  /** Every port, ascending, without allocating a list. */
+  *[Symbol.iterator](): Iterator<number> {
+    for (const r of this.ranges) for (let p = r.from; p <= r.to; p++) yield p;
+  }
+
   /** Every port, ascending. Allocates size numbers: use only where a list is really needed. */
   toArray(): number[] {
     const out = new Array<number>(this.size);
@@ -112,6 +130,11 @@ export class PortSet {
   }
 
   toString(): string {
+    return this.toSpec();
+  }
+
+  /** The JSON form is the canonical SPEC (`portSetSchema` reads it back into an equal set). */
+  toJSON(): string {
     return this.toSpec();
   }
 

@@ -1,4 +1,6 @@
+import { z } from "zod";
 import { KUBERNETES_PORTS } from "../catalog/kubernetes-ports.ts";
+import { PORT_SPEC_MAX_CHARS } from "../contracts/limits.ts";
 import { InputError } from "../errors/errors.ts";
 import { MAX_PORT, MIN_PORT, type PortRange, PortSet } from "./port-set.ts";
 
@@ -23,6 +25,13 @@ function parsePort(text: string, field: string, spec: string): number {
   }
   return port;
 }
+
+/**
+ * The boundary where port SPEC text becomes a PortSet. Every SPEC is parsed here once, where it
+ * enters (a flag, an environment variable, a config or inventory file, a Step Functions item, a
+ * stored record); the domain only ever sees PortSet values, and every JSON seam writes them back
+ * with `PortSet.toJSON()` (the canonical SPEC) and reads them with one of the schemas below.
+ */
 
 /**
  * Parses a SPEC: a comma list of ports (`22`), ranges (`30000-32767`) and profiles (`kubernetes`,
@@ -55,3 +64,38 @@ export function parsePortSpec(spec: string, field = "ports"): PortSet {
   }
   return PortSet.fromRanges(ranges);
 }
+
+/**
+ * Like `parsePortSpec`, but "" (or blanks) is the empty set: a security group that opens no port,
+ * a target that has no coverage slice. This is the text `PortSet.toSpec()` writes for EMPTY.
+ */
+export function parsePortList(spec: string, field = "ports"): PortSet {
+  return spec.trim() === "" ? PortSet.EMPTY : parsePortSpec(spec, field);
+}
+
+const SPEC_EXAMPLE = "is not a port SPEC (e.g. '22,443,30000-32767')";
+
+function portSetFromText(parse: (spec: string) => PortSet) {
+  return z
+    .string()
+    .max(PORT_SPEC_MAX_CHARS)
+    .transform((text, ctx): PortSet => {
+      try {
+        return parse(text);
+      } catch (error) {
+        if (!(error instanceof InputError)) throw error;
+        ctx.issues.push({ code: "custom", input: text, message: SPEC_EXAMPLE });
+        return z.NEVER;
+      }
+    });
+}
+
+/**
+ * A port SPEC on the wire (JSON, files, events) parsed into a PortSet; "" is the empty set. The
+ * wire form is the text `PortSet.toJSON()` writes, so a value survives any JSON seam unchanged.
+ * An error names the field: `targets[3].internetAllowed: '22-' is not a port SPEC (...)`.
+ */
+export const portSetSchema = portSetFromText((text) => parsePortList(text));
+
+/** A port SPEC that must name at least one port (a suppression's `ports`): "" is refused. */
+export const nonEmptyPortSetSchema = portSetFromText((text) => parsePortSpec(text));

@@ -18,8 +18,7 @@ import { classifyExposures } from "../findings/classify.ts";
 import { type DiffPolicy, type DiffResult, diffExposures } from "../findings/diff.ts";
 import type { ExposureRecord, Finding } from "../findings/types.ts";
 import { type AddressPolicy, addressRefusal, PUBLIC_ONLY } from "../net/address-policy.ts";
-import { PortSet } from "../ports/port-set.ts";
-import { parsePortSpec } from "../ports/port-spec.ts";
+import type { PortSet } from "../ports/port-set.ts";
 import type { ProbeOpenPorts, ProbeResult } from "../probes/types.ts";
 import type { ScanOptions, ScanProgress, ScanResult } from "../scan/types.ts";
 import { StaleRecordError, type StateStore } from "../state/types.ts";
@@ -166,10 +165,8 @@ async function probeSafely(
  */
 export function portsForTarget(target: ScanTarget, base: PortSet): PortSet {
   let ports = base;
-  if (target.internetAllowed !== undefined)
-    ports = ports.union(allowedPorts(target.internetAllowed, "internetAllowed"));
-  if (target.coveragePorts !== undefined)
-    ports = ports.union(allowedPorts(target.coveragePorts, "coveragePorts"));
+  if (target.internetAllowed !== undefined) ports = ports.union(target.internetAllowed);
+  if (target.coveragePorts !== undefined) ports = ports.union(target.coveragePorts);
   return ports;
 }
 
@@ -195,10 +192,8 @@ async function recordTarget(
     open: scan.open,
     scanned,
     probes,
-    ...(sgKnown ? { internetAllowed: allowedPorts(internetAllowed, "internetAllowed") } : {}),
-    ...(publicCidrAllowed !== undefined
-      ? { publicCidrAllowed: allowedPorts(publicCidrAllowed, "publicCidrAllowed") }
-      : {}),
+    ...(sgKnown ? { internetAllowed } : {}),
+    ...(publicCidrAllowed !== undefined ? { publicCidrAllowed } : {}),
   });
   const findings = classified.map(withinLimits);
   const now = (options.now ?? (() => new Date()))();
@@ -230,11 +225,6 @@ async function recordTarget(
   return { diff, suppressed: suppressed.length };
 }
 
-/** SG-allowed ports: an empty SPEC means nothing is allowed (parsePortSpec refuses ""). */
-function allowedPorts(spec: string, field: string): PortSet {
-  return spec.trim() === "" ? PortSet.EMPTY : parsePortSpec(spec, field);
-}
-
 /**
  * The scan stage of a round: scan every target → probe open ports → classify against the security
  * groups → apply suppressions → diff with state → conditional writes (the outbox is the records'
@@ -256,14 +246,7 @@ export async function scanTargets(
   const refused = [...refusedByIp.values()];
   const hosts = [...new Set(targets.map((t) => t.ip))];
   const portsByIp = new Map<string, PortSet>();
-  for (const t of targets) {
-    if (portsByIp.has(t.ip)) continue;
-    try {
-      portsByIp.set(t.ip, portsForTarget(t, options.ports));
-    } catch {
-      // A bad SPEC fails this target alone, below (recordTarget parses it again and says why).
-    }
-  }
+  for (const t of targets) if (!portsByIp.has(t.ip)) portsByIp.set(t.ip, portsForTarget(t, options.ports));
   const results =
     hosts.length === 0
       ? []

@@ -9,7 +9,6 @@ import {
   instanceIdSchema,
   ipAddressSchema,
   ipsOf,
-  portSpecTextSchema,
   regionNameSchema,
 } from "../config/inventory-file.ts";
 import { parseInput } from "../config/zod-input.ts";
@@ -17,16 +16,18 @@ import type { Inventory, InventoryRejection } from "../discovery/types.ts";
 import { InputError } from "../errors/errors.ts";
 import { endpointFindings } from "../exposure/eks-endpoint.ts";
 import type { Finding, NodeContext } from "../findings/types.ts";
+import type { PortSet } from "../ports/port-set.ts";
+import { portSetSchema } from "../ports/port-spec.ts";
 
 /** One address to scan, with what we know about where it lives and what its security groups allow. */
 export interface ScanTarget extends NodeContext {
   ip: string;
-  /** SPEC of ports some SG opens to 0.0.0.0/0 or ::/0. Absent: no SG data (`--targets`). */
-  internetAllowed?: string;
-  /** SPEC of ports opened only to specific public CIDRs. */
-  publicCidrAllowed?: string;
-  /** SPEC of this round's coverage slice (lib/coverage): scanned on top of the profile and SG ports. */
-  coveragePorts?: string;
+  /** Ports some SG opens to 0.0.0.0/0 or ::/0. Absent: no SG data (`--targets`). */
+  internetAllowed?: PortSet;
+  /** Ports opened only to specific public CIDRs. */
+  publicCidrAllowed?: PortSet;
+  /** This round's coverage slice (lib/coverage): scanned on top of the profile and SG ports. */
+  coveragePorts?: PortSet;
 }
 
 /** One target per public IP of every node (an IP seen twice is scanned once, first context wins). */
@@ -214,9 +215,9 @@ const scanTargetSchema = z.strictObject({
   region: regionNameSchema.optional(),
   cluster: clusterNameSchema.optional(),
   instanceId: instanceIdSchema.optional(),
-  internetAllowed: portSpecTextSchema.optional(),
-  publicCidrAllowed: portSpecTextSchema.optional(),
-  coveragePorts: portSpecTextSchema.optional(),
+  internetAllowed: portSetSchema.optional(),
+  publicCidrAllowed: portSetSchema.optional(),
+  coveragePorts: portSetSchema.optional(),
 });
 
 /** Items of one list: the Map's ItemBatcher sends a few; a file of targets may hold more. */

@@ -1,3 +1,5 @@
+import { PortSet } from "../ports/port-set.ts";
+
 /**
  * The one routine that makes text from outside (tags, banners, titles, error messages, evidence)
  * safe to print, store, publish or log: control and invisible characters out, credentials masked.
@@ -84,6 +86,8 @@ export function safeText(text: string, maxChars: number, options: { asciiOnly?: 
 export function sanitizeDeep<T>(value: T): T {
   if (typeof value === "string") return redactSecrets(stripUnsafeCharacters(value)) as T;
   if (Array.isArray(value)) return value.map((item) => sanitizeDeep(item)) as T;
+  // A port set holds numbers only, and must stay a value (its JSON form is its SPEC).
+  if (value instanceof PortSet) return value;
   if (value !== null && typeof value === "object") {
     const out: Record<string, unknown> = {};
     for (const [key, item] of Object.entries(value)) out[key] = sanitizeDeep(item);

@@ -4,8 +4,8 @@ import { getJson } from "../../lib/aws/s3-json.ts";
 import { COVERAGE_KEY } from "../../lib/contracts/deployment.ts";
 import { S3CoverageStore } from "../../lib/coverage/coverage-stores.ts";
 import type { Inventory } from "../../lib/discovery/types.ts";
+import { parsePortSpec } from "../../lib/ports/port-spec.ts";
 import { discoverStage } from "../../lib/round/discover-stage.ts";
-import type { ScanTarget } from "../../lib/round/targets.ts";
 import { MemoryStateStore } from "../../lib/state/memory-state-store.ts";
 import { type Moto, startMoto } from "../support/moto.ts";
 
@@ -17,7 +17,7 @@ const INVENTORY: Inventory = {
       region: "eu-west-1",
       name: "prod",
       kind: "self-managed",
-      nodes: [{ instanceId: "i-1", publicIps: ["198.51.100.7"], internetAllowed: "443" }],
+      nodes: [{ instanceId: "i-1", publicIps: ["198.51.100.7"], internetAllowed: parsePortSpec("443") }],
     },
   ],
   errors: [],
@@ -53,7 +53,10 @@ describe("coverage slices in a deployed round (Discover, S3)", () => {
     const slices: (string | undefined)[] = [];
     for (let i = 0; i < 4; i++) {
       const { output } = await round(i);
-      const targets = (await getJson(s3, BUCKET, output.targetsKey, 1 << 20)) as ScanTarget[];
+      // The Map's items: the slice travels as its SPEC text, as before PortSet values.
+      const targets = (await getJson(s3, BUCKET, output.targetsKey, 1 << 20)) as Array<{
+        coveragePorts?: string;
+      }>;
       slices.push(targets[0]?.coveragePorts);
     }
     expect(slices).toEqual(["1-21845", "21846-43690", "43691-65535", "1-21845"]);

@@ -86,7 +86,11 @@ describe("coverage slices", () => {
 describe("a round's ports per target", () => {
   it("adds the ports a security group opens to the world and the coverage slice to the profile", () => {
     const ports = portsForTarget(
-      { ip: "127.0.4.1", internetAllowed: "8080,40000-40010", coveragePorts: "50000-50100" },
+      {
+        ip: "127.0.4.1",
+        internetAllowed: parsePortSpec("8080,40000-40010"),
+        coveragePorts: parsePortSpec("50000-50100"),
+      },
       parsePortSpec("22"),
     );
     expect(ports.toSpec()).toBe("22,8080,40000-40010,50000-50100");
@@ -120,7 +124,7 @@ describe("findings from coverage slices", () => {
     const round = async (h: number, open: number[], record?: CoverageRecord) => {
       const plan = planCoverage(record, 2, `r${h}`, hour(h));
       const seen: PortSet[] = [];
-      const targets = withCoverageSlice<ScanTarget>([{ ip: A, internetAllowed: "" }], plan);
+      const targets = withCoverageSlice<ScanTarget>([{ ip: A, internetAllowed: PortSet.EMPTY }], plan);
       const out = await scanTargets(
         targets,
         {

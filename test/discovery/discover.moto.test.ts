@@ -63,7 +63,7 @@ describe("discoverInventory against moto", () => {
 
     // Assess
     expect(
-      cluster(inventory, "prod").nodes.map((n) => [n.instanceId, n.publicIps, n.internetAllowed]),
+      cluster(inventory, "prod").nodes.map((n) => [n.instanceId, n.publicIps, n.internetAllowed.toSpec()]),
     ).toEqual([[node, ["198.51.100.10"], "10250,30000-32767"]]);
   });
 
@@ -115,10 +115,10 @@ describe("discoverInventory against moto", () => {
     // moto adds the instance's groups to every attached interface; AWS keeps them per interface.
     const [primary, secondary] = cluster(inventory, "multi").nodes[0]?.interfaces ?? [];
     expect({
-      primary: [primary?.publicIps, primary?.securityGroupIds, primary?.internetAllowed],
+      primary: [primary?.publicIps, primary?.securityGroupIds, primary?.internetAllowed.toSpec()],
       secondaryIps: secondary?.publicIps,
       secondaryHasOwnGroup: secondary?.securityGroupIds.includes(secondarySg),
-      secondaryOpensItsPort: secondary?.internetAllowed.split(",").includes("30080"),
+      secondaryOpensItsPort: secondary?.internetAllowed.has(30080),
     }).toEqual({
       primary: [["198.51.100.20"], [primarySg], "10250"],
       secondaryIps: ["198.51.100.21"],
@@ -143,7 +143,7 @@ describe("discoverInventory against moto", () => {
     const inventory = await discoverInventory({ regions: ["us-east-1"] });
 
     const found = cluster(inventory, "multi").nodes[0];
-    expect([[...(found?.publicIps ?? [])].sort(), found?.internetAllowed]).toEqual([
+    expect([[...(found?.publicIps ?? [])].sort(), found?.internetAllowed.toSpec()]).toEqual([
       ["198.51.100.20", "198.51.100.21"],
       "10250,30080",
     ]);
@@ -168,7 +168,7 @@ describe("discoverInventory against moto", () => {
     const inventory = await discoverInventory({ regions: ["us-east-1"] });
 
     const node = cluster(inventory, "tricky").nodes[0];
-    expect([node?.internetAllowed, node?.publicCidrAllowed]).toEqual(["6443,10250", "22"]);
+    expect([node?.internetAllowed.toSpec(), node?.publicCidrAllowed?.toSpec()]).toEqual(["6443,10250", "22"]);
   });
 
   it("inventories every ACTIVE account of the organization", async () => {
@@ -202,11 +202,11 @@ describe("discoverInventory against moto", () => {
     const inventory = await discoverInventory({ regions: ["us-east-1"] });
 
     const found = cluster(inventory, "kubeadm-lab");
-    expect([found.kind, found.endpoint, found.nodes.map((n) => [n.instanceId, n.internetAllowed])]).toEqual([
-      "self-managed",
-      undefined,
-      [[node, "6443"]],
-    ]);
+    expect([
+      found.kind,
+      found.endpoint,
+      found.nodes.map((n) => [n.instanceId, n.internetAllowed.toSpec()]),
+    ]).toEqual(["self-managed", undefined, [[node, "6443"]]]);
   });
 
   it("finds a cluster by an extra tag key when asked to", async () => {

@@ -23,6 +23,7 @@ import { BUNDLING, functionEntry } from "../../infra/scanner-function.ts";
 import type { AlertMessageV1 } from "../../lib/alerts/format.ts";
 import type { Inventory } from "../../lib/discovery/types.ts";
 import type { ExposureRecord } from "../../lib/findings/types.ts";
+import { PortSet } from "../../lib/ports/port-set.ts";
 import { partitionKeyFor } from "../../lib/state/dynamo-schema.ts";
 import { type Moto, startMoto } from "../support/moto.ts";
 import { freshLoopbackAddress, requirePrivateNetns } from "../support/netns.ts";
@@ -86,7 +87,7 @@ function inventoryWith(ip: string): Inventory {
         region: REGION,
         name: "prod",
         kind: "eks",
-        nodes: [{ instanceId: "i-0abc", publicIps: [ip], internetAllowed: `${OPEN_PORT}` }],
+        nodes: [{ instanceId: "i-0abc", publicIps: [ip], internetAllowed: PortSet.fromPorts([OPEN_PORT]) }],
       },
     ],
     errors: [],

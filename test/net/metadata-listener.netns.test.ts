@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { main } from "../../lib/cli/main.ts";
 import type { Inventory } from "../../lib/discovery/types.ts";
 import { ALLOW_INTERNAL } from "../../lib/net/address-policy.ts";
+import { PortSet } from "../../lib/ports/port-set.ts";
 import { parsePortSpec } from "../../lib/ports/port-spec.ts";
 import { probeOpenPorts } from "../../lib/probes/probe-open-ports.ts";
 import { scanHosts } from "../../lib/scan/scanner.ts";
@@ -121,9 +122,9 @@ describe.runIf(requirePrivateNetns())("nothing connects to the metadata service 
             ...hostile.map((address, i) => ({
               instanceId: `i-${i}`,
               publicIps: [address],
-              internetAllowed: String(PORT),
+              internetAllowed: PortSet.fromPorts([PORT]),
             })),
-            { instanceId: "i-ok", publicIps: [node], internetAllowed: String(PORT) },
+            { instanceId: "i-ok", publicIps: [node], internetAllowed: PortSet.fromPorts([PORT]) },
           ],
         },
       ],

@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import type { Notifier, PublishOutcome, RoundSummary } from "../../lib/alerts/types.ts";
 import type { AlertEvent, ExposureRecord } from "../../lib/findings/types.ts";
 import { ALLOW_INTERNAL } from "../../lib/net/address-policy.ts";
+import { PortSet } from "../../lib/ports/port-set.ts";
 import { parsePortSpec } from "../../lib/ports/port-spec.ts";
 import type { ProbeOpenPorts } from "../../lib/probes/types.ts";
 import { notifyPending } from "../../lib/round/notify-stage.ts";
@@ -177,8 +178,8 @@ describe("scanTargets", () => {
     const target: ScanTarget = {
       ip: A,
       cluster: "prod",
-      internetAllowed: "22,30000-32767",
-      publicCidrAllowed: "",
+      internetAllowed: parsePortSpec("22,30000-32767"),
+      publicCidrAllowed: PortSet.EMPTY,
     };
     const out = await scanTargets([target], deps(store, { [A]: [22, 10250] }), {
       roundId: "r1",
@@ -341,12 +342,12 @@ describe("runRound", () => {
           region: "r",
           name: "c",
           kind: "eks" as const,
-          nodes: [{ instanceId: "i", publicIps: [A], internetAllowed: "22" }],
+          nodes: [{ instanceId: "i", publicIps: [A], internetAllowed: parsePortSpec("22") }],
         },
       ],
       errors: [],
     };
-    const report = await runRound([{ ip: A, internetAllowed: "22" }], d, {
+    const report = await runRound([{ ip: A, internetAllowed: parsePortSpec("22") }], d, {
       ports: PORTS,
       now: at(10),
       inventory,

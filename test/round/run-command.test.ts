@@ -6,6 +6,7 @@ import { CreateTopicCommand, SNSClient } from "@aws-sdk/client-sns";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { main } from "../../lib/cli/main.ts";
 import type { Inventory } from "../../lib/discovery/types.ts";
+import { PortSet } from "../../lib/ports/port-set.ts";
 import { DynamoStateStore } from "../../lib/state/dynamo-state-store.ts";
 import { createStateTable } from "../state/dynamo-table.ts";
 import { type Moto, startMoto } from "../support/moto.ts";
@@ -36,7 +37,7 @@ const PUBLIC_ENDPOINT_INVENTORY: Inventory = {
         privateAccess: false,
         publicAccessCidrs: ["0.0.0.0/0"],
       },
-      nodes: [{ instanceId: "i-1", publicIps: [], internetAllowed: "" }],
+      nodes: [{ instanceId: "i-1", publicIps: [], internetAllowed: PortSet.EMPTY }],
     },
   ],
   errors: [],
@@ -100,8 +101,21 @@ describe("portwarden run: input errors (exit 2, the field named)", () => {
   });
 
   it("fails only the inventory node with a bad public IP, naming the field path and value", async () => {
-    const bad = structuredClone(PUBLIC_ENDPOINT_INVENTORY);
-    bad.clusters[0]?.nodes.push({ instanceId: "i-2", publicIps: ["x"], internetAllowed: "" });
+    const [cluster] = PUBLIC_ENDPOINT_INVENTORY.clusters;
+    const bad: Inventory = {
+      ...PUBLIC_ENDPOINT_INVENTORY,
+      clusters: cluster
+        ? [
+            {
+              ...cluster,
+              nodes: [
+                ...cluster.nodes,
+                { instanceId: "i-2", publicIps: ["x"], internetAllowed: PortSet.EMPTY },
+              ],
+            },
+          ]
+        : [],
+    };
     const c = capture();
     const code = await main(
       [

@@ -1,6 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { parseInventory } from "../../lib/config/inventory-file.ts";
 import type { ClusterInventory, Inventory } from "../../lib/discovery/types.ts";
+import { PortSet } from "../../lib/ports/port-set.ts";
+import { parsePortSpec } from "../../lib/ports/port-spec.ts";
 import { scanDeadline } from "../../lib/round/scan-stage.ts";
 import {
   clusterFindings,
@@ -16,14 +18,23 @@ function cluster(over: Partial<ClusterInventory> = {}): ClusterInventory {
     name: "prod",
     kind: "eks",
     nodes: [
-      { instanceId: "i-1", publicIps: ["203.0.113.1", "2001:db8::1"], internetAllowed: "22,30000-32767" },
-      { instanceId: "i-2", publicIps: [], internetAllowed: "" },
+      {
+        instanceId: "i-1",
+        publicIps: ["203.0.113.1", "2001:db8::1"],
+        internetAllowed: parsePortSpec("22,30000-32767"),
+      },
+      { instanceId: "i-2", publicIps: [], internetAllowed: PortSet.EMPTY },
     ],
     ...over,
   };
 }
 
 const inventory = (clusters: ClusterInventory[]): Inventory => ({ clusters, errors: [] });
+
+/** A value as its JSON file or Step Functions item holds it (port sets as SPEC text). */
+function wire<T>(value: T): { clusters: Array<{ nodes: Array<Record<string, unknown>> }> } {
+  return JSON.parse(JSON.stringify(value));
+}
 
 describe("targetsFromInventory", () => {
   it("makes one target per public IP with the node's context and SG data", () => {
@@ -34,7 +45,7 @@ describe("targetsFromInventory", () => {
         region: "eu-west-1",
         cluster: "prod",
         instanceId: "i-1",
-        internetAllowed: "22,30000-32767",
+        internetAllowed: parsePortSpec("22,30000-32767"),
       },
       {
         ip: "2001:db8::1",
@@ -42,7 +53,7 @@ describe("targetsFromInventory", () => {
         region: "eu-west-1",
         cluster: "prod",
         instanceId: "i-1",
-        internetAllowed: "22,30000-32767",
+        internetAllowed: parsePortSpec("22,30000-32767"),
       },
     ]);
   });
@@ -96,15 +107,19 @@ describe("clusterFindings", () => {
 });
 
 describe("parseInventory", () => {
-  it("accepts the inventory document", () => {
-    const parsed = parseInventory(inventory([cluster()]));
-    expect([parsed.clusters[0]?.nodes.length, parsed.rejected]).toEqual([2, undefined]);
+  it("accepts the inventory document and reads its port SPECs into the values it was written from", () => {
+    const written = inventory([cluster()]);
+    const document = wire(written);
+    expect(document.clusters[0]?.nodes.map((n) => n.internetAllowed)).toEqual(["22,30000-32767", ""]);
+    const parsed = parseInventory(document);
+    expect([parsed.clusters, parsed.rejected]).toEqual([written.clusters, undefined]);
+    expect(parsed.clusters[0]?.nodes[0]?.internetAllowed).toBeInstanceOf(PortSet);
   });
 
   it("leaves out only the node with a bad public IP, naming the field path and value", () => {
     const bad = cluster();
-    bad.nodes.push({ instanceId: "i-3", publicIps: ["x"], internetAllowed: "" });
-    const parsed = parseInventory(inventory([bad]));
+    bad.nodes.push({ instanceId: "i-3", publicIps: ["x"], internetAllowed: PortSet.EMPTY });
+    const parsed = parseInventory(wire(inventory([bad])));
     expect(parsed.clusters[0]?.nodes.map((n) => n.instanceId)).toEqual(["i-1", "i-2"]);
     expect(parsed.rejected).toEqual([
       {
@@ -115,9 +130,13 @@ describe("parseInventory", () => {
   });
 
   it("names a bad SG port spec and fails that node's IPs", () => {
-    const bad = cluster();
-    bad.nodes[0] = { instanceId: "i-1", publicIps: ["203.0.113.1"], internetAllowed: "22-" };
-    expect(parseInventory(inventory([bad])).rejected).toEqual([
+    const bad = wire(inventory([cluster()]));
+    bad.clusters[0]?.nodes.splice(0, 1, {
+      instanceId: "i-1",
+      publicIps: ["203.0.113.1"],
+      internetAllowed: "22-",
+    });
+    expect(parseInventory(bad).rejected).toEqual([
       {
         target: "203.0.113.1",
         error:
@@ -128,7 +147,10 @@ describe("parseInventory", () => {
 
   it("leaves out a cluster with a bad field of its own, and only that cluster", () => {
     const parsed = parseInventory({
-      clusters: [{ account: "1", region: "r", kind: "eks", nodes: [] }, cluster()],
+      clusters: [
+        { account: "1", region: "r", kind: "eks", nodes: [] },
+        ...wire(inventory([cluster()])).clusters,
+      ],
       errors: [],
     });
     expect(parsed.clusters.map((c) => c.name)).toEqual(["prod"]);
@@ -143,13 +165,15 @@ describe("parseInventory", () => {
   it("accepts what AWS allows: a 256-character unicode cluster tag value, 19-character instance ids", () => {
     const name = "ü😀".repeat(128);
     const parsed = parseInventory(
-      inventory([
-        cluster({
-          name,
-          kind: "self-managed",
-          nodes: [{ instanceId: "i-0123456789abcdef0", publicIps: [], internetAllowed: "" }],
-        }),
-      ]),
+      wire(
+        inventory([
+          cluster({
+            name,
+            kind: "self-managed",
+            nodes: [{ instanceId: "i-0123456789abcdef0", publicIps: [], internetAllowed: PortSet.EMPTY }],
+          }),
+        ]),
+      ),
     );
     expect([parsed.clusters[0]?.name, parsed.rejected]).toEqual([name, undefined]);
   });

@@ -5,6 +5,7 @@ import { paginateGetFindings, SecurityHubClient } from "@aws-sdk/client-security
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { main } from "../../lib/cli/main.ts";
 import type { Inventory } from "../../lib/discovery/types.ts";
+import { PortSet } from "../../lib/ports/port-set.ts";
 import { type Moto, startMoto } from "../support/moto.ts";
 
 // `portwarden run --security-hub` on an inventory whose only finding is a public EKS endpoint:
@@ -22,7 +23,7 @@ const INVENTORY: Inventory = {
         privateAccess: false,
         publicAccessCidrs: ["0.0.0.0/0"],
       },
-      nodes: [{ instanceId: "i-1", publicIps: [], internetAllowed: "" }],
+      nodes: [{ instanceId: "i-1", publicIps: [], internetAllowed: PortSet.EMPTY }],
     },
   ],
   errors: [],
