@@ -203,6 +203,20 @@ describe("parseScanTargets", () => {
     });
   });
 
+  it("fails only the item with a bad port SPEC, naming its field; the others carry parsed port sets", () => {
+    const { targets, rejected } = parseScanTargets([
+      { ip: "203.0.113.1", internetAllowed: "22,30000-32767", coveragePorts: "" },
+      { ip: "203.0.113.2", coveragePorts: "1-70000" },
+    ]);
+    expect(rejected).toEqual([
+      {
+        target: "203.0.113.2",
+        error: "targets[1].coveragePorts: '1-70000' is not a port SPEC (e.g. '22,443,30000-32767')",
+      },
+    ]);
+    expect([targets[0]?.internetAllowed?.size, targets[0]?.coveragePorts?.isEmpty]).toEqual([2769, true]);
+  });
+
   it("fails an item with unknown fields", () => {
     const { rejected } = parseScanTargets([{ ip: "127.0.0.1", port: 22 }]);
     expect(rejected).toEqual([
