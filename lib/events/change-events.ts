@@ -77,9 +77,11 @@ const cloudTrailSchema = z
     eventTime: z.string().max(64),
     eventSource: z.string().max(128).optional(),
     userIdentity: userIdentitySchema.optional(),
-    errorCode: z.string().max(256).optional(),
-    requestParameters: z.record(z.string(), z.unknown()).nullish(),
-    responseElements: z.record(z.string(), z.unknown()).nullish(),
+    // Real records carry null, {} or (for some services) a string here, and a failed call's
+    // responseElements is null: read leniently, as objects when they are.
+    errorCode: z.unknown().optional(),
+    requestParameters: z.unknown().optional(),
+    responseElements: z.unknown().optional(),
   })
   .loose();
 
@@ -89,9 +91,13 @@ function obj(value: unknown): Json | undefined {
   return value !== null && typeof value === "object" && !Array.isArray(value) ? (value as Json) : undefined;
 }
 
-/** `{ items: [...] }` (how CloudTrail records EC2 lists) or a plain array → its objects. */
+/**
+ * `{ items: [...] }` (how CloudTrail records EC2 lists; a few sets say `item`, e.g.
+ * privateIpAddressesSet) or a plain array → its objects.
+ */
 function items(value: unknown): Json[] {
-  const list = Array.isArray(value) ? value : obj(value)?.items;
+  const wrapper = obj(value);
+  const list = Array.isArray(value) ? value : (wrapper?.items ?? wrapper?.item);
   return Array.isArray(list) ? list.map(obj).filter((o): o is Json => o !== undefined) : [];
 }
 
@@ -104,6 +110,15 @@ function ids(values: unknown[], pattern: RegExp): string[] {
     0,
     MAX_IDS,
   );
+}
+
+/**
+ * CloudTrail writes `2024-10-14T14:11:38Z`; copies that passed through log pipelines say
+ * `2021-01-24 04:55:45.000` (UTC). One ISO form, so causes compare as times.
+ */
+function isoTime(text: string): string {
+  const m = /^(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}:\d{2})(\.\d+)?Z?$/.exec(text);
+  return m ? `${m[1]}T${m[2]}Z` : text;
 }
 
 function actorOf(identity: z.infer<typeof userIdentitySchema> | undefined): string {
@@ -127,13 +142,15 @@ function empty(envelope: z.infer<typeof envelopeSchema>, cause: ChangeCause): Ch
 /** Reads what a CloudTrail record says may have changed; undefined when the change cannot open anything. */
 function fromCloudTrail(envelope: z.infer<typeof envelopeSchema>): ChangeEvent | undefined {
   const d = parseInput(cloudTrailSchema, envelope.detail, "event.detail");
-  if (d.errorCode) return undefined; // a refused call changed nothing
+  // A refused call (AccessDenied, Client.UnauthorizedOperation, Client.DryRunOperation: "would have
+  // succeeded") changed nothing; the rules drop these already, this guards a hand-made rule.
+  if (d.errorCode !== undefined && d.errorCode !== null && d.errorCode !== "") return undefined;
   const req = obj(d.requestParameters) ?? {};
   const res = obj(d.responseElements) ?? {};
   const event = empty(envelope, {
     eventName: d.eventName,
     actor: actorOf(d.userIdentity),
-    at: d.eventTime,
+    at: isoTime(d.eventTime),
     account: envelope.account,
     region: envelope.region,
   });
@@ -180,7 +197,7 @@ function fromCloudTrail(envelope: z.infer<typeof envelopeSchema>): ChangeEvent |
       break;
     case "CreateNodegroup":
     case "UpdateNodegroupConfig":
-      event.clusters = ids([req.name, req.clusterName], CLUSTER);
+      event.clusters = ids([req.name, req.clusterName, obj(res.nodegroup)?.clusterName], CLUSTER);
       break;
     case "UpdateClusterConfig":
       // Logging or access-config updates do not touch the endpoint.

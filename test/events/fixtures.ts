@@ -20,3 +20,17 @@ export function fixtureFor(name: string, ids: Record<string, string>): Record<st
   };
   return swap(fixture(name)) as Record<string, unknown>;
 }
+
+/** Sets `value` at a dotted path (array indexes as numbers) inside a fixture: a variant of a real record. */
+export function setPath(event: Record<string, unknown>, path: string, value: unknown): void {
+  const keys = path.split(".");
+  const last = keys.pop() as string;
+  let node: unknown = event;
+  for (const key of keys) node = (node as Record<string, unknown>)[key];
+  (node as Record<string, unknown>)[last] = value;
+}
+
+/** The value at a dotted path inside a fixture. */
+export function getPath(event: Record<string, unknown>, path: string): unknown {
+  return path.split(".").reduce<unknown>((node, key) => (node as Record<string, unknown>)?.[key], event);
+}

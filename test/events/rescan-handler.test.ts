@@ -86,6 +86,21 @@ describe("rescan handler", () => {
     expect(reads).toHaveLength(1);
   });
 
+  it("failed calls (real records with errorCode) are acknowledged, not rescanned and not sent to the DLQ", async () => {
+    const { handler, reads, notifier } = setup();
+    const out = await handler(
+      sqs(
+        fixture("authorize-security-group-ingress-denied"),
+        fixture("run-instances-denied"),
+        fixture("run-instances-dry-run"),
+      ),
+      context,
+    );
+    expect(out).toEqual({ batchItemFailures: [] });
+    expect(reads).toEqual([]);
+    expect(notifier.summaries).toEqual([]);
+  });
+
   it("ignores changes outside the deployment's accounts: nothing read, nothing scanned", async () => {
     const { handler, reads, notifier } = setup(["444455556666"]);
     const out = await handler(sqs(fixtureFor("eks-update-cluster-config", {})), context);

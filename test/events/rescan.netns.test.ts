@@ -101,6 +101,7 @@ function replay(name: string, w: World): ChangeEvent {
     fixtureFor(name, {
       "111122223333": SCANNER_ACCOUNT,
       "sg-0a1b2c3d4e5f60718": w.sgA,
+      "sg-0f63fecfa17ef4fee": w.sgA,
       "i-0123456789abcdef0": w.nodeA,
       "eni-0123456789abcdef0": w.eniA,
     }),
@@ -215,8 +216,8 @@ describe.runIf(requirePrivateNetns())("event-driven rescan on loopback", () => {
       expect(exposed?.finding.kind).toBe("exposed");
       expect(exposed?.cause).toMatchObject({
         eventName: "AuthorizeSecurityGroupIngress",
-        actor: "arn:aws:sts::111122223333:assumed-role/Ops/alice",
-        at: "2026-11-29T02:59:10Z",
+        actor: "arn:aws:iam::111122223333:user/alice",
+        at: "2024-10-14T14:11:38Z",
       });
       expect(rescanMs).toBeLessThan(60_000);
 
