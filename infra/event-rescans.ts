@@ -11,7 +11,12 @@ import type { ITopic } from "aws-cdk-lib/aws-sns";
 import { Queue, QueueEncryption } from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
 import { roleArn } from "../lib/contracts/aws-identifiers.ts";
-import { DEFAULT_CHANGE_BUS_NAME, DEFAULT_RESCAN_ROLE_NAME, ENV } from "../lib/contracts/deployment.ts";
+import {
+  DEFAULT_CHANGE_BUS_NAME,
+  DEFAULT_RESCAN_ROLE_NAME,
+  ENV,
+  RESCAN_TIMING,
+} from "../lib/contracts/deployment.ts";
 import { InputError } from "../lib/errors/errors.ts";
 import { NOTIFY_STAGE_METHODS, SCAN_STAGE_METHODS } from "../lib/state/dynamo-schema.ts";
 import { CHANGE_PATTERN, LAUNCH_PATTERN, RUNNING_PATTERN } from "./change-patterns.ts";
@@ -55,7 +60,7 @@ export class EventRescans extends Construct {
     const batchingWindow = settings.rescanBatchingWindow;
     if (batchingWindow.toSeconds() < 0 || batchingWindow.toSeconds() > 300)
       throw new InputError("rescanBatchingWindow", `${batchingWindow.toSeconds()} s is not 0-300 seconds`);
-    const launchDelay = props.launchDelay ?? Duration.seconds(90);
+    const launchDelay = props.launchDelay ?? Duration.seconds(RESCAN_TIMING.launchDelay);
     if (launchDelay.toSeconds() > 900)
       throw new InputError(
         "rescanLaunchDelay",
@@ -100,13 +105,14 @@ export class EventRescans extends Construct {
     // A rescan touches a few nodes (~15 s); 2 minutes bounds a large one (the scan stage stops at the
     // deadline, incomplete scans resolve nothing). With reserved concurrency 1 the second queue's
     // poller is throttled while a rescan runs and its batch returns after the visibility timeout:
-    // 3 minutes (>= the function timeout, as Lambda requires) keeps such a collision under 5 minutes,
-    // where the usual 6x guidance would hold it for 12. 10 receives before the DLQ, as throttles count.
-    const timeout = Duration.minutes(2);
+    // equal to the function timeout (the least Lambda accepts) keeps even a launch caught that way
+    // (delay + window + visibility, npm run bench:rescan) under 5 minutes, where the usual 6x
+    // guidance would hold it for 12. 10 receives before the DLQ, as throttles count.
+    const timeout = Duration.seconds(RESCAN_TIMING.functionTimeout);
     const queue = (qid: string, delay?: Duration) =>
       new Queue(this, qid, {
         ...queueDefaults,
-        visibilityTimeout: Duration.minutes(3),
+        visibilityTimeout: Duration.seconds(RESCAN_TIMING.visibilityTimeout),
         retentionPeriod: Duration.days(1),
         ...(delay ? { deliveryDelay: delay } : {}),
         deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: 10 },
@@ -163,7 +169,7 @@ export class EventRescans extends Construct {
     for (const q of [this.changeQueue, this.launchQueue])
       this.rescanFunction.addEventSource(
         new SqsEventSource(q, {
-          batchSize: 100,
+          batchSize: RESCAN_TIMING.batchSize,
           maxBatchingWindow: batchingWindow,
           reportBatchItemFailures: true,
         }),

@@ -9,7 +9,11 @@ import {
   assertRegion,
   assertRoleName,
 } from "../lib/contracts/aws-identifiers.ts";
-import { DEFAULT_DISCOVERY_ROLE_NAME, DEFAULT_MEMBER_ROLE_NAME } from "../lib/contracts/deployment.ts";
+import {
+  DEFAULT_DISCOVERY_ROLE_NAME,
+  DEFAULT_MEMBER_ROLE_NAME,
+  RESCAN_TIMING,
+} from "../lib/contracts/deployment.ts";
 import { MAX_TARGETS_PER_BATCH } from "../lib/contracts/lambda-events.ts";
 import { MAX_COVERAGE_SLICES } from "../lib/coverage/coverage.ts";
 import { InputError } from "../lib/errors/errors.ts";
@@ -287,6 +291,6 @@ export function resolvePortwardenProps(
     securityHub: props.securityHub ?? false,
     eventRescans: props.eventRescans ?? false,
     organizationId: props.organizationId,
-    rescanBatchingWindow: props.rescanBatchingWindow ?? Duration.seconds(60),
+    rescanBatchingWindow: props.rescanBatchingWindow ?? Duration.seconds(RESCAN_TIMING.batchingWindow),
   };
 }

@@ -73,6 +73,22 @@ export const DEFAULT_DISCOVERY_ROLE_NAME = "portwarden-discovery";
 export const DEFAULT_RESCAN_ROLE_NAME = "portwarden-rescan";
 /** The scanner's event bus that member accounts forward change events to. */
 export const DEFAULT_CHANGE_BUS_NAME = "portwarden-changes";
+/**
+ * Event rescans' timing as the construct deploys it (infra/event-rescans.ts), read by the latency
+ * benchmark (test/bench/rescan-bench.ts) so the two cannot drift. Seconds.
+ */
+export const RESCAN_TIMING = {
+  /** Default `rescanBatchingWindow`: SQS gathers a burst this long before one invocation (0-300). */
+  batchingWindow: 60,
+  /** Delivery delay of the launch queue: a new node's services start listening. */
+  launchDelay: 90,
+  /** Rescan Lambda timeout. */
+  functionTimeout: 120,
+  /** Both queues: a batch throttled by the concurrency guard returns after this (>= functionTimeout). */
+  visibilityTimeout: 120,
+  /** Messages per invocation at most. */
+  batchSize: 100,
+} as const;
 /** Prefix of the construct's generated `sts:ExternalId` (the rest is the stack id's UUID). */
 export const GENERATED_EXTERNAL_ID_PREFIX = "portwarden-";
 

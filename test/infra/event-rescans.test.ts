@@ -100,7 +100,7 @@ describe("event rescans in the Portwarden construct", () => {
       ReservedConcurrentExecutions: 1,
       Timeout: 120,
     });
-    template.resourcePropertiesCountIs("AWS::SQS::Queue", { VisibilityTimeout: 180 }, 2);
+    template.resourcePropertiesCountIs("AWS::SQS::Queue", { VisibilityTimeout: 120 }, 2);
     template.resourcePropertiesCountIs(
       "AWS::Lambda::EventSourceMapping",
       {
