@@ -109,7 +109,7 @@ function timed<A extends unknown[], R>(timer: Timer, fn: (...args: A) => Promise
 }
 
 /** The construct's EventPattern as EventBridge receives it (CDK renders Match.* on synthesis). */
-function renderedPattern(pattern: EventPattern): string {
+export function renderedPattern(pattern: EventPattern): string {
   const stack = new Stack(new App(), "Patterns");
   const rule = new Rule(stack, "Rule", { eventPattern: pattern });
   return JSON.stringify(stack.resolve((rule.node.defaultChild as CfnRule).eventPattern));
