@@ -115,6 +115,40 @@ export function renderedPattern(pattern: EventPattern): string {
   return JSON.stringify(stack.resolve((rule.node.defaultChild as CfnRule).eventPattern));
 }
 
+/**
+ * An EventBridge bus (moto) with the construct's three rules, each into an SQS queue as deployed:
+ * changes into one, launches and "running" into the other. Returns the two queue URLs.
+ */
+export async function changeBusWithQueues(
+  events: EventBridgeClient,
+  sqs: SQSClient,
+  bus: string,
+): Promise<{ changes: string; launches: string }> {
+  await events.send(new CreateEventBusCommand({ Name: bus }));
+  const queue = async (name: string) => {
+    const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: `${bus}-${name}` }));
+    const { Attributes } = await sqs.send(
+      new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ["QueueArn"] }),
+    );
+    return { url: QueueUrl as string, arn: Attributes?.QueueArn as string };
+  };
+  const changes = await queue("changes");
+  const launches = await queue("launches");
+  for (const [name, pattern, arn] of [
+    ["ChangeRule", CHANGE_PATTERN, changes.arn],
+    ["LaunchRule", LAUNCH_PATTERN, launches.arn],
+    ["RunningRule", RUNNING_PATTERN, launches.arn],
+  ] as const) {
+    await events.send(
+      new PutRuleCommand({ Name: name, EventBusName: bus, EventPattern: renderedPattern(pattern) }),
+    );
+    await events.send(
+      new PutTargetsCommand({ Rule: name, EventBusName: bus, Targets: [{ Id: "queue", Arn: arn }] }),
+    );
+  }
+  return { changes: changes.url, launches: launches.url };
+}
+
 export class RescanPipeline {
   private readonly servers: Server[] = [];
   private readonly firewalled: string[] = [];
@@ -146,14 +180,6 @@ export class RescanPipeline {
     return pipeline;
   }
 
-  private async queue(name: string): Promise<{ url: string; arn: string }> {
-    const { QueueUrl } = await this.sqs.send(new CreateQueueCommand({ QueueName: name }));
-    const { Attributes } = await this.sqs.send(
-      new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ["QueueArn"] }),
-    );
-    return { url: QueueUrl as string, arn: Attributes?.QueueArn as string };
-  }
-
   private async seed(): Promise<void> {
     const ec2 = this.clients.ec2;
     // A VPC of our own: its subnet maps no public IPs, so the only public addresses are our EIPs.
@@ -169,31 +195,9 @@ export class RescanPipeline {
 
     // The scanner account's bus and rules, with the construct's patterns; queues without the
     // deployed delivery delay / batching window (those are added from the configuration, not waited).
-    await this.events.send(new CreateEventBusCommand({ Name: DEFAULT_CHANGE_BUS_NAME }));
-    const changes = await this.queue("portwarden-changes");
-    const launches = await this.queue("portwarden-launches");
-    this.changeQueue = changes.url;
-    this.launchQueue = launches.url;
-    for (const [name, pattern, arn] of [
-      ["ChangeRule", CHANGE_PATTERN, changes.arn],
-      ["LaunchRule", LAUNCH_PATTERN, launches.arn],
-      ["RunningRule", RUNNING_PATTERN, launches.arn],
-    ] as const) {
-      await this.events.send(
-        new PutRuleCommand({
-          Name: name,
-          EventBusName: DEFAULT_CHANGE_BUS_NAME,
-          EventPattern: renderedPattern(pattern),
-        }),
-      );
-      await this.events.send(
-        new PutTargetsCommand({
-          Rule: name,
-          EventBusName: DEFAULT_CHANGE_BUS_NAME,
-          Targets: [{ Id: "queue", Arn: arn }],
-        }),
-      );
-    }
+    const queues = await changeBusWithQueues(this.events, this.sqs, DEFAULT_CHANGE_BUS_NAME);
+    this.changeQueue = queues.changes;
+    this.launchQueue = queues.launches;
 
     // State table and alert topic as the construct binds them, through the handlers' own env reading.
     await createStateTable(this.clients.dynamodb, stateTableName);

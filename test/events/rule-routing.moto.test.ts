@@ -5,25 +5,12 @@
 
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
-import {
-  CreateEventBusCommand,
-  EventBridgeClient,
-  PutEventsCommand,
-  PutRuleCommand,
-  PutTargetsCommand,
-} from "@aws-sdk/client-eventbridge";
-import {
-  CreateQueueCommand,
-  GetQueueAttributesCommand,
-  PurgeQueueCommand,
-  ReceiveMessageCommand,
-  SQSClient,
-} from "@aws-sdk/client-sqs";
+import { EventBridgeClient, PutEventsCommand } from "@aws-sdk/client-eventbridge";
+import { PurgeQueueCommand, ReceiveMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CHANGE_PATTERN, LAUNCH_PATTERN, RUNNING_PATTERN } from "../../infra/change-patterns.ts";
 import { type Moto, startMoto } from "../support/moto.ts";
 import { fixture } from "./fixtures.ts";
-import { renderedPattern } from "./rescan-pipeline.ts";
+import { changeBusWithQueues } from "./rescan-pipeline.ts";
 
 const BUS = "routing-test";
 /** Where each fixture must land; the rest must reach no queue. */
@@ -60,30 +47,7 @@ beforeAll(async () => {
   moto = await startMoto();
   events = new EventBridgeClient({});
   sqs = new SQSClient({});
-  await events.send(new CreateEventBusCommand({ Name: BUS }));
-  for (const [name, patterns] of [
-    ["changes", [CHANGE_PATTERN]],
-    ["launches", [LAUNCH_PATTERN, RUNNING_PATTERN]],
-  ] as const) {
-    const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: `routing-${name}` }));
-    const { Attributes } = await sqs.send(
-      new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ["QueueArn"] }),
-    );
-    queues[name] = QueueUrl as string;
-    for (const [i, pattern] of patterns.entries()) {
-      const rule = `${name}-${i}`;
-      await events.send(
-        new PutRuleCommand({ Name: rule, EventBusName: BUS, EventPattern: renderedPattern(pattern) }),
-      );
-      await events.send(
-        new PutTargetsCommand({
-          Rule: rule,
-          EventBusName: BUS,
-          Targets: [{ Id: "q", Arn: Attributes?.QueueArn }],
-        }),
-      );
-    }
-  }
+  Object.assign(queues, await changeBusWithQueues(events, sqs, BUS));
 }, 60_000);
 afterAll(async () => {
   events?.destroy();
