@@ -8,6 +8,7 @@ import type { PortSet } from "../lib/ports/port-set.ts";
 import { parsePortSpec } from "../lib/ports/port-spec.ts";
 import { probeOpenPorts } from "../lib/probes/probe-open-ports.ts";
 import { scanHosts } from "../lib/scan/scanner.ts";
+import { parseTimingAnchor } from "../lib/scan/timing-anchor.ts";
 import {
   alertNotifier,
   lambdaClients,
@@ -70,6 +71,10 @@ export const rescanDeps = once((): RescanHandlerDeps => {
     ports: parsePortSpec(env[ENV.portSpec] ?? "kubernetes", `environment.${ENV.portSpec}`),
     accounts: list(env[ENV.accounts]),
     regions: list(env[ENV.regions]),
+    timingAnchor: parseTimingAnchor(
+      env[ENV.timingAnchor] ?? "region-endpoint",
+      `environment.${ENV.timingAnchor}`,
+    ),
   };
 });
 

@@ -9,6 +9,7 @@ import { probeOpenPorts } from "../lib/probes/probe-open-ports.ts";
 import { type RoundDeps, scanTargets, targetFailure } from "../lib/round/scan-stage.ts";
 import { parseScanTargets } from "../lib/round/targets.ts";
 import { scanHosts } from "../lib/scan/scanner.ts";
+import { parseTimingAnchor } from "../lib/scan/timing-anchor.ts";
 import { lambdaClients, once, readEnvironment, stageDeadline, stateStore } from "./environment.ts";
 import { instrumented, logger, recordScanMetrics } from "./observability.ts";
 
@@ -65,6 +66,10 @@ export const scanDeps = once((): ScanDeps => {
     store: stateStore(env, lambdaClients(env)),
     ports: parsePortSpec(env[ENV.portSpec] ?? DEFAULT_PORT_SPEC, `environment.${ENV.portSpec}`),
     addressPolicy: env[ENV.allowPrivateTargets] === "true" ? ALLOW_INTERNAL : PUBLIC_ONLY,
+    timingAnchor: parseTimingAnchor(
+      env[ENV.timingAnchor] ?? "region-endpoint",
+      `environment.${ENV.timingAnchor}`,
+    ),
   };
 });
 

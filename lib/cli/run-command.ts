@@ -37,6 +37,7 @@ import {
   targetsFromInventory,
 } from "../round/targets.ts";
 import { resolveTargets, scanHosts } from "../scan/scanner.ts";
+import { DEFAULT_TIMING_ANCHOR, parseTimingAnchor } from "../scan/timing-anchor.ts";
 import { withSecurityHub } from "../securityhub/destination.ts";
 import { DynamoStateStore } from "../state/dynamo-state-store.ts";
 import { DEFAULT_STATE_PATH, FileStateStore } from "../state/file-state-store.ts";
@@ -74,6 +75,9 @@ Options:
   --fail-on SEVERITY   exit 3 while any open exposure is at or above SEVERITY (${SEVERITIES.join(", ")})
   --allow-private      also scan loopback/private addresses from --inventory or discovery
                        (--targets may always name them; link-local/metadata never)
+  --timing-anchor A    where nodes that answer nothing borrow an RTT: region-endpoint (default: the
+                       EC2 endpoint of each public node's region, ec2.REGION.amazonaws.com:443),
+                       off, or HOST:PORT for every target (see README, "The scan engine")
   --json               the round report as one JSON document on stdout (alert lines go to stderr)
 Exit status: 0 round complete and every alert delivered; 1 round incomplete (the reasons are listed)
 or an alert not delivered (retried next round) or the round failed; 2 bad input; 3 --fail-on matched.
@@ -102,6 +106,7 @@ function parseRunArgs(argv: string[]) {
       "coverage-file": { type: "string" },
       "fail-on": { type: "string" },
       "allow-private": { type: "boolean" },
+      "timing-anchor": { type: "string" },
       json: { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },
@@ -225,6 +230,7 @@ export async function runCommand(argv: string[], io: CliIo): Promise<number> {
   if (values.table !== undefined && values.state !== undefined)
     throw new InputError("--state", "give either --state (file) or --table (DynamoDB), not both");
   const ports = parsePortSpec(values.ports ?? DEFAULT_PORT_SPEC, "--ports");
+  const timingAnchor = parseTimingAnchor(values["timing-anchor"] ?? DEFAULT_TIMING_ANCHOR, "--timing-anchor");
   const maxSeconds = parsePositiveNumber("--max-seconds", values["max-seconds"], false);
   const failOn = parseFailOn(values["fail-on"]);
   if (values.config !== undefined)
@@ -336,6 +342,7 @@ export async function runCommand(argv: string[], io: CliIo): Promise<number> {
         notifier,
         // Named on the command line, or the person opted in: internal addresses may be scanned.
         addressPolicy: values.targets !== undefined || values["allow-private"] ? ALLOW_INTERNAL : PUBLIC_ONLY,
+        timingAnchor,
         ...(config ? { suppressions: config.suppressions } : {}),
         ...(config ? { policy: policyFrom(config) ?? {} } : {}),
       },

@@ -4,6 +4,7 @@ import { ALLOW_INTERNAL, refuseNamedForbidden } from "../net/address-policy.ts";
 import { DEFAULT_PORT_SPEC, parsePortSpec } from "../ports/port-spec.ts";
 import { MAX_TARGET_ADDRESSES, parseTargetList } from "../round/targets.ts";
 import { DEFAULT_TUNING, MAX_SOCKET_BUDGET, scanHosts } from "../scan/scanner.ts";
+import { parseTimingAnchor } from "../scan/timing-anchor.ts";
 import type { ScanResult } from "../scan/types.ts";
 import { sanitizeDeep } from "../text/sanitize.ts";
 import { parseCommandArgs } from "./args.ts";
@@ -20,6 +21,8 @@ a comma list. Not host:port (use --ports) and not a-b ranges (use a CIDR).
   --json               one JSON document on stdout: {"scans":[{target,ip,open,closed,filtered,complete,durationMs}]}
   --socket-budget N    sockets in flight across all hosts (default ${DEFAULT_TUNING.socketBudget}, max ${MAX_SOCKET_BUDGET})
   --max-seconds S      stop after S seconds; unfinished ports make the result incomplete
+  --timing-anchor H:P  an endpoint near the hosts that answers: hosts that answer nothing borrow its
+                       RTT (default off; see README, "The scan engine")
   --connector KIND     diagnostic: auto (default), tcp_wrap or net (the portable net.Socket path)
 Exit status: 0 when every scan is complete, 1 when any is incomplete, 2 on bad input.
 `;
@@ -63,6 +66,13 @@ export async function scanCommand(argv: string[], io: CliIo): Promise<number> {
     throw new InputError("--connector", `'${connector}' is not one of auto, tcp_wrap, net`);
   }
 
+  const anchor = parseTimingAnchor(values["timing-anchor"] ?? "off", "--timing-anchor");
+  if (anchor === "region-endpoint")
+    throw new InputError(
+      "--timing-anchor",
+      "region-endpoint needs regions ('portwarden run'); give HOST:PORT or off",
+    );
+
   const progress = io.interactive && !values.json ? progressLine(io) : undefined;
   const scans = await scanHosts(hosts, {
     ports,
@@ -70,6 +80,7 @@ export async function scanCommand(argv: string[], io: CliIo): Promise<number> {
     ...(maxSeconds !== undefined ? { deadline: Date.now() + maxSeconds * 1000 } : {}),
     ...(progress ? { onProgress: progress.update } : {}),
     addressPolicy: ALLOW_INTERNAL,
+    ...(anchor !== "off" ? { timingAnchors: new Map(hosts.map((h) => [h, anchor])) } : {}),
     tuning: { connector },
   });
   progress?.done();
@@ -90,6 +101,7 @@ function parseScanArgs(argv: string[]) {
       "socket-budget": { type: "string" },
       "max-seconds": { type: "string" },
       connector: { type: "string" },
+      "timing-anchor": { type: "string" },
       help: { type: "boolean", short: "h" },
     },
   });

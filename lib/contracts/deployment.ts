@@ -32,6 +32,11 @@ export const ENV = {
    * private inventories; the construct never sets it). Link-local/metadata addresses never.
    */
   allowPrivateTargets: "ALLOW_PRIVATE_TARGETS",
+  /**
+   * Scan and Rescan: `region-endpoint` (absent: the default), `off` or `HOST:PORT`, where silent
+   * nodes borrow an RTT from (lib/scan/timing-anchor.ts).
+   */
+  timingAnchor: "TIMING_ANCHOR",
 } as const;
 
 /** The environment the handlers validate once per cold start (a bad value names the variable). */
@@ -58,6 +63,7 @@ export const handlerEnvironmentSchema = z.object({
     .optional(),
   [ENV.baseline]: z.string().max(200).optional(),
   [ENV.allowPrivateTargets]: z.enum(["true", "false"]).optional(),
+  [ENV.timingAnchor]: z.string().min(1).max(300).optional(),
 });
 export type HandlerEnvironment = z.infer<typeof handlerEnvironmentSchema>;
 

@@ -20,6 +20,7 @@ import type { ExposureRecord, Finding } from "../findings/types.ts";
 import { type AddressPolicy, addressRefusal, PUBLIC_ONLY } from "../net/address-policy.ts";
 import type { PortSet } from "../ports/port-set.ts";
 import type { ProbeOpenPorts, ProbeResult } from "../probes/types.ts";
+import { anchorsForTargets, DEFAULT_TIMING_ANCHOR, type TimingAnchorSetting } from "../scan/timing-anchor.ts";
 import type { ScanOptions, ScanProgress, ScanResult } from "../scan/types.ts";
 import { StaleRecordError, type StateStore } from "../state/types.ts";
 import { safeText } from "../text/sanitize.ts";
@@ -38,6 +39,8 @@ export interface RoundDeps {
    * the reason unless a person named them (`--targets`) or opted in (`--allow-private`).
    */
   addressPolicy?: AddressPolicy;
+  /** Where silent targets borrow an RTT from (lib/scan/timing-anchor.ts). Default `region-endpoint`. */
+  timingAnchor?: TimingAnchorSetting;
 }
 
 export interface ScanStageOptions {
@@ -254,6 +257,7 @@ export async function scanTargets(
           ports: options.ports,
           hostPorts: portsByIp,
           addressPolicy,
+          timingAnchors: anchorsForTargets(deps.timingAnchor ?? DEFAULT_TIMING_ANCHOR, targets),
           ...(options.deadline !== undefined ? { deadline: scanDeadline(options.deadline, Date.now()) } : {}),
           ...(options.onProgress ? { onProgress: options.onProgress } : {}),
         });

@@ -15,6 +15,7 @@ import {
 } from "./connectors.ts";
 import { ownAddressTest } from "./own-addresses.ts";
 import { DEFAULT_TIMEOUTS, RttEstimator, type TimeoutPolicy } from "./rtt-estimator.ts";
+import { AnchorEstimate, anchorKey, measureAnchor } from "./timing-anchor.ts";
 import type { ScanOptions, ScanProgress, ScanResult } from "./types.ts";
 
 /** Knobs with measured defaults (BENCHMARKS.md). */
@@ -96,6 +97,7 @@ class HostScan {
     private readonly timeouts: TimeoutPolicy,
     private readonly neighbours: RttEstimator,
     private readonly batch: RttEstimator,
+    private readonly anchor: AnchorEstimate | undefined,
     ownAddress: boolean,
   ) {
     this.rtt = new RttEstimator(timeouts);
@@ -108,11 +110,13 @@ class HostScan {
   /**
    * How long a probe may stay unanswered. A host that has answered uses its own estimate; one
    * that has not (yet) borrows what the network taught the scan, as nmap's group timing does:
-   * first from hosts in the same /24 or /64, then from the whole batch, else `initialMs`.
+   * first from hosts in the same /24 or /64, then from its region's timing anchor (with a margin:
+   * the anchor is another machine), then from the whole batch, else `initialMs`.
    */
   get timeoutMs(): number {
     if (this.rtt.samples > 0) return this.rtt.timeoutMs;
     if (this.neighbours.samples > 0) return this.neighbours.timeoutMs;
+    if (this.anchor !== undefined && this.anchor.samples > 0) return this.anchor.timeoutMs;
     if (this.batch.samples > 0) return this.batch.timeoutMs;
     return this.rtt.timeoutMs;
   }
@@ -293,6 +297,9 @@ class ScanEngine {
   private readonly batchRtt: RttEstimator;
   private readonly prefixRtt = new Map<string, RttEstimator>();
   private readonly hostPrefixRtt: RttEstimator[] = [];
+  /** Timing anchors by endpoint, measured while the scan runs (one estimate per endpoint). */
+  private readonly anchorRtt = new Map<string, AnchorEstimate>();
+  private readonly anchorAbort = new AbortController();
   private timer: NodeJS.Timeout | undefined;
   private finish: (() => void) | undefined;
 
@@ -322,10 +329,12 @@ class ScanEngine {
         settled = true;
         if (this.timer) clearInterval(this.timer);
         this.timer = undefined;
+        this.anchorAbort.abort();
         this.connector.trim();
         this.reportProgress(true);
         resolve(this.results);
       };
+      this.measureAnchors();
       this.activateHosts();
       // Expire in the check phase, after this turn's I/O poll: an answer that has already arrived is
       // read before its probe could be timed out.
@@ -336,6 +345,30 @@ class ScanEngine {
 
   private portsOf(target: ResolvedTarget): PortSet {
     return this.options.hostPorts?.get(target.target) ?? this.options.ports;
+  }
+
+  /**
+   * Starts measuring every anchor of the call at once, beside the scan (no added latency): until
+   * an anchor's first sample arrives its targets wait as they would without it, and an anchor
+   * that fails (no DNS, no answer within `initialMs`) leaves them exactly so.
+   */
+  private measureAnchors(): void {
+    for (const endpoint of new Set(this.options.timingAnchors?.values())) {
+      const key = anchorKey(endpoint);
+      if (this.anchorRtt.has(key)) continue;
+      const estimate = new AnchorEstimate(this.tuning.timeouts);
+      this.anchorRtt.set(key, estimate);
+      measureAnchor(endpoint, {
+        timeoutMs: this.tuning.timeouts.initialMs,
+        signal: this.anchorAbort.signal,
+        onSample: (rtt) => estimate.observe(rtt),
+      }).catch(() => undefined); // an anchor only ever helps: its failure is today's behaviour
+    }
+  }
+
+  private anchorOf(target: ResolvedTarget): AnchorEstimate | undefined {
+    const endpoint = this.options.timingAnchors?.get(target.target);
+    return endpoint === undefined ? undefined : this.anchorRtt.get(anchorKey(endpoint));
   }
 
   private activateHosts(): void {
@@ -360,6 +393,7 @@ class ScanEngine {
           this.tuning.timeouts,
           neighbours,
           this.batchRtt,
+          this.anchorOf(target),
           this.isOwnAddress(target.ip),
         ),
       );

@@ -1,5 +1,6 @@
 import type { AddressPolicy } from "../net/address-policy.ts";
 import type { PortSet } from "../ports/port-set.ts";
+import type { AnchorEndpoint } from "./timing-anchor.ts";
 
 /** One host's scan result: the JSON contract of `portwarden scan --json` (see README). */
 export interface ScanResult {
@@ -30,6 +31,11 @@ export interface ScanOptions {
   socketBudget?: number;
   /** Epoch ms by which scanHosts must have returned (Lambda's remaining time minus a margin). */
   deadline?: number;
+  /**
+   * Timing anchors (key: the target as passed): the scan measures a few handshakes to each and
+   * lends the RTT to its targets until they answer themselves (lib/scan/timing-anchor.ts).
+   */
+  timingAnchors?: ReadonlyMap<string, AnchorEndpoint>;
   /** Called now and then with progress; cheap to omit. */
   onProgress?: (p: ScanProgress) => void;
   /**
