@@ -70,11 +70,13 @@ export function endpointText(finding: Pick<Finding, "ip" | "port" | "portSpec" |
 
 /** `account 111122223333, region eu-west-1, cluster prod, node i-0abc`; empty when nothing is known. */
 export function whereText(context: NodeContext): string {
+  // The node's Name tag, when it has one, is what people call it.
+  const nodeName = context.tags?.Name ? safeText(context.tags.Name, MAX_NAME_CHARS) : "";
   const parts: [string, string | undefined][] = [
     ["account", context.account],
     ["region", context.region],
     ["cluster", context.cluster],
-    ["node", context.instanceId],
+    ["node", context.instanceId && nodeName ? `${context.instanceId} (${nodeName})` : context.instanceId],
   ];
   return parts
     .filter(([, value]) => value)

@@ -16,6 +16,7 @@ import {
   VERSION_MAX_CHARS,
   VPC_ID_MAX_CHARS,
 } from "../contracts/limits.ts";
+import { nodeTagsInputSchema } from "../discovery/node-tags.ts";
 import type { ClusterInventory, Inventory, InventoryRejection, NodeInventory } from "../discovery/types.ts";
 import { isIpOrCidr } from "../net/cidr.ts";
 import { portSetSchema } from "../ports/port-spec.ts";
@@ -48,6 +49,7 @@ const spec = portSetSchema;
 
 const nodeSchema = z.object({
   instanceId: instanceIdSchema,
+  tags: nodeTagsInputSchema.optional(),
   privateIps: z.array(ip).max(PUBLIC_IPS_PER_NODE_MAX).optional(),
   publicIps: z.array(ip).max(PUBLIC_IPS_PER_NODE_MAX),
   internetAllowed: spec,
@@ -161,8 +163,10 @@ export function parseInventory(data: unknown): Inventory {
     rawNodes.forEach((rawNode, n) => {
       const nodePath = `${clusterPath}.nodes[${n}]`;
       const node = nodeSchema.safeParse(rawNode, { reportInput: true });
-      if (node.success) nodes.push(node.data as NodeInventory);
-      else reject(nodePath, [rawNode], firstProblem(node.error, nodePath));
+      if (node.success) {
+        const { tags, ...rest } = node.data;
+        nodes.push((tags ? { ...rest, tags } : rest) as NodeInventory);
+      } else reject(nodePath, [rawNode], firstProblem(node.error, nodePath));
     });
     clusters.push({ ...(header.data as Omit<ClusterInventory, "nodes">), nodes });
   });

@@ -10,6 +10,22 @@ export const TAG_KEY_MAX_CHARS = 128;
 /** EC2 tag values: up to 256 Unicode characters. */
 export const TAG_VALUE_MAX_CHARS = 256;
 
+/** Tags per resource: 50 user tags (`aws:` tags come on top); also the most an ASFF resource carries. */
+export const TAGS_PER_RESOURCE_MAX = 50;
+/**
+ * The node tags one scan target, one stored finding and one alert carry: at most this many bytes of
+ * UTF-8 JSON (`{"Name":"web-1",...}`), chosen by `selectNodeTags` (lib/discovery/node-tags.ts).
+ * 48 targets of a Map batch then carry at most 96 KiB of tags, under half of MAP_BATCH_MAX_INPUT_BYTES,
+ * where all 50 tags at their longest (50 x (128 + 256) characters, up to 4 bytes each) would be 75 KiB
+ * per target, 3.6 MB per batch.
+ */
+export const CARRIED_TAGS_MAX_BYTES = 2048;
+/**
+ * Where the Distributed Map's ItemBatcher cuts a Scan batch by size (MaxInputBytesPerBatch): under
+ * the 256 KiB Step Functions / Lambda payload limit, with room left for BatchInput.
+ */
+export const MAP_BATCH_MAX_INPUT_BYTES = 200_000;
+
 /** EKS cluster names: 1-100 characters (EKS CreateCluster `name`). */
 export const EKS_CLUSTER_NAME_MAX_CHARS = 100;
 /**

@@ -16,11 +16,8 @@ import type { AwsClients } from "../aws/clients.ts";
 import { analyzeIngress } from "../exposure/security-groups.ts";
 import { type AddressPolicy, addressRefusal, PUBLIC_ONLY } from "../net/address-policy.ts";
 import { PortSet } from "../ports/port-set.ts";
+import { EKS_NAME_TAGS, K8S_CLUSTER_TAG_PREFIX, selectNodeTags } from "./node-tags.ts";
 import type { ClusterInventory, NetworkInterfaceInventory, NodeInventory } from "./types.ts";
-
-const K8S_CLUSTER_TAG_PREFIX = "kubernetes.io/cluster/";
-/** Tags whose value is the EKS cluster name, set by managed node groups and eksctl/Karpenter. */
-const EKS_NAME_TAGS = ["eks:cluster-name", "aws:eks:cluster-name"];
 
 /**
  * The cluster an instance is a node of, from its tags, or undefined for an instance of no cluster.
@@ -78,7 +75,7 @@ export async function inventoryRegion(
       ...(cluster.resourcesVpcConfig?.vpcId ? { vpcId: cluster.resourcesVpcConfig.vpcId } : {}),
       endpoint: endpointOf(cluster),
       nodeGroups,
-      nodes: (nodesByCluster.get(name) ?? []).map((i) => nodeInventory(i, groups, addresses)),
+      nodes: (nodesByCluster.get(name) ?? []).map((i) => nodeInventory(i, groups, addresses, extraTagKeys)),
     });
     nodesByCluster.delete(name);
   }
@@ -90,7 +87,7 @@ export async function inventoryRegion(
       name,
       kind: "self-managed",
       ...(vpcId ? { vpcId } : {}),
-      nodes: nodes.map((i) => nodeInventory(i, groups, addresses)),
+      nodes: nodes.map((i) => nodeInventory(i, groups, addresses, extraTagKeys)),
     });
   }
   return clusters.sort((a, b) => a.name.localeCompare(b.name));
@@ -219,6 +216,7 @@ function nodeInventory(
   instance: Instance,
   groups: Map<string, SecurityGroup>,
   addresses: AddressPolicy,
+  extraTagKeys: readonly string[],
 ): NodeInventory {
   const enis = [...(instance.NetworkInterfaces ?? [])].sort(
     (a, b) => (a.Attachment?.DeviceIndex ?? 0) - (b.Attachment?.DeviceIndex ?? 0),
@@ -245,8 +243,10 @@ function nodeInventory(
     internet = internet.union(eni.internet);
     publicCidrs = publicCidrs.union(eni.publicCidrs);
   }
+  const tags = selectNodeTags(instance.Tags, extraTagKeys);
   return {
     instanceId: instance.InstanceId ?? "",
+    ...(tags ? { tags } : {}),
     privateIps: [...privateIps],
     publicIps: [...new Set(interfaces.flatMap((i) => i.inventory.publicIps))],
     internetAllowed: internet,

@@ -53,6 +53,11 @@ export interface ClusterInventory {
 
 export interface NodeInventory {
   instanceId: string;
+  /**
+   * The node's EC2 tags that travel with its findings (Name, cluster and node-group tags first),
+   * bounded to 50 tags and 2 KiB: see `selectNodeTags` (lib/discovery/node-tags.ts).
+   */
+  tags?: Record<string, string>;
   privateIps?: string[];
   /** Public IPv4 (incl. Elastic IPs) and IPv6 addresses over all interfaces. */
   publicIps: string[];

@@ -175,6 +175,7 @@ function context(input: ClassifyInput): NodeContext {
   if (input.region !== undefined) out.region = input.region;
   if (input.cluster !== undefined) out.cluster = input.cluster;
   if (input.instanceId !== undefined) out.instanceId = input.instanceId;
+  if (input.tags !== undefined) out.tags = input.tags;
   return out;
 }
 

@@ -1,4 +1,5 @@
 import { severityRank } from "../catalog/severity.ts";
+import { sameTags } from "../discovery/node-tags.ts";
 import type { PortSet } from "../ports/port-set.ts";
 import {
   type ExposureRecord,
@@ -87,7 +88,8 @@ function materiallyChanged(record: ExposureRecord, finding: Finding): boolean {
     record.portSpec !== finding.portSpec ||
     record.account !== finding.account ||
     record.cluster !== finding.cluster ||
-    record.instanceId !== finding.instanceId
+    record.instanceId !== finding.instanceId ||
+    !sameTags(record.tags, finding.tags)
   );
 }
 
@@ -197,8 +199,10 @@ export function diffExposures(input: DiffInput): DiffResult {
     const stale = nowMs - Date.parse(record.lastSeen) >= policy.lastSeenRefreshMs;
     if (materiallyChanged(record, finding) || record.missedCompleteScans > 0 || stale) {
       const verdictChanged = record.severity !== finding.severity || record.service !== finding.service;
+      const { tags: _tagsBefore, ...kept } = record;
       const updated: ExposureRecord = {
-        ...record,
+        // The node's tags are this round's (a tag removed from the node leaves the record too).
+        ...kept,
         ...finding,
         lastSeen: nowIso,
         missedCompleteScans: 0,

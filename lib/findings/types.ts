@@ -13,6 +13,8 @@ export interface NodeContext {
   region?: string;
   cluster?: string;
   instanceId?: string;
+  /** The node's carried EC2 tags (bounded, sanitised: lib/discovery/node-tags.ts). */
+  tags?: Record<string, string>;
 }
 
 /** One exposure seen in this round. Identity = (ip, port); see `findingKey`. */

@@ -12,6 +12,7 @@ import {
   regionNameSchema,
 } from "../config/inventory-file.ts";
 import { parseInput } from "../config/zod-input.ts";
+import { nodeTagsInputSchema } from "../discovery/node-tags.ts";
 import type { Inventory, InventoryRejection } from "../discovery/types.ts";
 import { InputError } from "../errors/errors.ts";
 import { endpointFindings } from "../exposure/eks-endpoint.ts";
@@ -43,6 +44,7 @@ export function targetsFromInventory(inventory: Inventory): ScanTarget[] {
           region: cluster.region,
           cluster: cluster.name,
           instanceId: node.instanceId,
+          ...(node.tags ? { tags: node.tags } : {}),
           internetAllowed: node.internetAllowed,
           ...(node.publicCidrAllowed !== undefined ? { publicCidrAllowed: node.publicCidrAllowed } : {}),
         });
@@ -215,6 +217,8 @@ const scanTargetSchema = z.strictObject({
   region: regionNameSchema.optional(),
   cluster: clusterNameSchema.optional(),
   instanceId: instanceIdSchema.optional(),
+  // Re-selected on read: a batch item never carries more than the bounded selection on.
+  tags: nodeTagsInputSchema.optional(),
   internetAllowed: portSetSchema.optional(),
   publicCidrAllowed: portSetSchema.optional(),
   coveragePorts: portSetSchema.optional(),
@@ -238,7 +242,8 @@ export function parseScanTargets(
   items.forEach((item, i) => {
     const parsed = scanTargetSchema.safeParse(item, { reportInput: true });
     if (parsed.success) {
-      targets.push(parsed.data as ScanTarget);
+      const { tags, ...target } = parsed.data;
+      targets.push((tags ? { ...target, tags } : target) as ScanTarget);
       return;
     }
     const path = `${root}[${i}]`;

@@ -3,6 +3,7 @@ import type { AwsSecurityFinding, Resource } from "@aws-sdk/client-securityhub";
 import { causeText, endpointText, fixText, safeText, whereText, whyItMatters } from "../alerts/format.ts";
 import type { Severity } from "../catalog/severity.ts";
 import { assertAccountId, assertRegion } from "../contracts/aws-identifiers.ts";
+import { selectNodeTags } from "../discovery/node-tags.ts";
 import { InputError } from "../errors/errors.ts";
 import { type AlertEvent, type Finding, type FindingKind, findingKey } from "../findings/types.ts";
 
@@ -42,16 +43,14 @@ export function severityLabel(severity: Severity): string {
   return SEVERITY_LABEL[severity];
 }
 
-/** `arn:aws:securityhub:eu-west-1:111122223333:product/111122223333/default`. */
+/**
+ * The default product ARN Security Hub creates for custom integrations in every account where it is
+ * enabled, `arn:<partition>:securityhub:<region>:<account>:product/<account>/default` (Security Hub
+ * User Guide, "Integrating Security Hub with custom products"); the partition is the caller's, read
+ * from its ARN (scannerDestination), never assumed.
+ */
 export function productArn(to: SecurityHubDestination): string {
   return `arn:${to.partition}:securityhub:${to.region}:${to.account}:product/${to.account}/default`;
-}
-
-/** `aws-cn` for cn-*, `aws-us-gov` for us-gov-*, else `aws`. */
-export function partitionOfRegion(region: string): string {
-  if (region.startsWith("cn-")) return "aws-cn";
-  if (region.startsWith("us-gov-")) return "aws-us-gov";
-  return "aws";
 }
 
 export function assertDestination(to: SecurityHubDestination): void {
@@ -102,16 +101,35 @@ export function findingTypes(finding: Finding): string[] {
   return types;
 }
 
+/** Resource.Partition takes only these; a finding in another partition leaves it out (the ARN still says it). */
+const RESOURCE_PARTITIONS = new Set(["aws", "aws-cn", "aws-us-gov"]);
+
+function partitionField(to: SecurityHubDestination): Pick<Resource, "Partition"> {
+  return RESOURCE_PARTITIONS.has(to.partition) ? { Partition: to.partition as Resource["Partition"] } : {};
+}
+
+/**
+ * `Resources[].Tags`: the node's carried tags under the AWS tag limits the ASFF asks for (at most 50,
+ * keys 1-128 and values up to 256 characters), cleaned again by the one sanitiser. `selectNodeTags`
+ * already wrote them that way (and within 2 KiB); selecting again costs little and holds for records
+ * from any writer. Absent when there are none.
+ */
+export function asffResourceTags(finding: Pick<Finding, "tags">): Record<string, string> | undefined {
+  return selectNodeTags(finding.tags);
+}
+
 function resourcesOf(finding: Finding, to: SecurityHubDestination): Resource[] {
   const region = finding.region ?? to.region;
   const account = finding.account;
   const resources: Resource[] = [];
+  const tags = asffResourceTags(finding);
   if (finding.instanceId && account) {
     resources.push({
       Type: "AwsEc2Instance",
       Id: `arn:${to.partition}:ec2:${region}:${account}:instance/${finding.instanceId}`,
-      Partition: to.partition as Resource["Partition"],
+      ...partitionField(to),
       Region: region,
+      ...(tags ? { Tags: tags } : {}),
       ...(isIP(finding.ip) === 4 ? { Details: { AwsEc2Instance: { IpV4Addresses: [finding.ip] } } } : {}),
       ...(isIP(finding.ip) === 6 ? { Details: { AwsEc2Instance: { IpV6Addresses: [finding.ip] } } } : {}),
     });
@@ -120,7 +138,7 @@ function resourcesOf(finding: Finding, to: SecurityHubDestination): Resource[] {
     resources.push({
       Type: "AwsEksCluster",
       Id: `arn:${to.partition}:eks:${region}:${account}:cluster/${finding.cluster}`,
-      Partition: to.partition as Resource["Partition"],
+      ...partitionField(to),
       Region: region,
       Details: { AwsEksCluster: { Name: safeText(finding.cluster, 256) } },
     });
@@ -130,7 +148,7 @@ function resourcesOf(finding: Finding, to: SecurityHubDestination): Resource[] {
     resources.push({
       Type: "Other",
       Id: finding.ip,
-      Partition: to.partition as Resource["Partition"],
+      ...partitionField(to),
       Region: region,
     });
   }
@@ -230,4 +248,13 @@ function productFields(event: AlertEvent): Record<string, string> {
       .filter((entry): entry is [string, string] => entry[1] !== undefined && entry[1] !== "")
       .map(([k, v]) => [k, safeText(v, MAX_PRODUCT_FIELD_VALUE)]),
   );
+}
+
+/** `finding` with no `Resources[].Tags` (the publisher's second try when an import was refused). */
+export function withoutResourceTags(finding: AwsSecurityFinding): AwsSecurityFinding {
+  return { ...finding, Resources: finding.Resources?.map(({ Tags: _tags, ...resource }) => resource) };
+}
+
+export function hasResourceTags(finding: AwsSecurityFinding): boolean {
+  return (finding.Resources ?? []).some((r) => r.Tags !== undefined);
 }

@@ -2,6 +2,7 @@ import { GetCallerIdentityCommand, type STSClient } from "@aws-sdk/client-sts";
 import { FanOutNotifier } from "../alerts/fanout-notifier.ts";
 import type { Notifier, PublishOutcome, RoundSummary } from "../alerts/types.ts";
 import type { AwsClients } from "../aws/clients.ts";
+import { partitionOf } from "../contracts/aws-identifiers.ts";
 import type { AlertEvent } from "../findings/types.ts";
 import { assertDestination, type SecurityHubDestination } from "./asff.ts";
 import { SecurityHubNotifier } from "./publisher.ts";
@@ -15,7 +16,7 @@ export async function scannerDestination(sts: STSClient, region: string): Promis
   const destination = {
     account: identity.Account ?? "",
     region,
-    partition: identity.Arn?.split(":")[1] ?? "aws",
+    partition: partitionOf(identity.Arn ?? ""),
   };
   assertDestination(destination);
   return destination;

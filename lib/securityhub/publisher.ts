@@ -9,9 +9,11 @@ import { errorMessage } from "../errors/errors.ts";
 import type { AlertEvent } from "../findings/types.ts";
 import {
   assertDestination,
+  hasResourceTags,
   productArn as productArnOf,
   type SecurityHubDestination,
   toAsff,
+  withoutResourceTags,
 } from "./asff.ts";
 
 /** BatchImportFindings takes at most 100 findings per call. */
@@ -91,6 +93,7 @@ export class SecurityHubNotifier implements Notifier {
     for (let i = 0; i < entries.length; i += MAX_FINDINGS_PER_CALL) {
       const chunk = entries.slice(i, i + MAX_FINDINGS_PER_CALL);
       const result = await this.importWithRetry(chunk.map((e) => e.finding));
+      await this.retryWithoutTags(chunk, result, rejected);
       for (const entry of chunk) {
         const id = entry.finding.Id ?? "";
         const failure = result.get(id);
@@ -108,6 +111,32 @@ export class SecurityHubNotifier implements Notifier {
       rejected.push(...(await this.markResolved(archived)));
     if (rejected.length > 0) this.options.onRejected?.(rejected);
     return outcome;
+  }
+
+  /**
+   * A finding refused for good while it carried resource tags is imported once more without them: a
+   * tag (user input) never costs the finding. What that saved is reported through `onRejected`.
+   */
+  private async retryWithoutTags(
+    chunk: ReadonlyArray<{ finding: AwsSecurityFinding }>,
+    result: Map<string, { error: string; transient: boolean }>,
+    rejected: { id: string; error: string }[],
+  ): Promise<void> {
+    const refused = chunk
+      .map((e) => e.finding)
+      .filter((f) => result.get(f.Id ?? "")?.transient === false && hasResourceTags(f));
+    if (refused.length === 0) return;
+    const again = await this.importWithRetry(refused.map(withoutResourceTags));
+    for (const finding of refused) {
+      const id = finding.Id ?? "";
+      const second = again.get(id);
+      if (second) {
+        result.set(id, second);
+        continue;
+      }
+      rejected.push({ id, error: `imported without Resources[].Tags: ${result.get(id)?.error ?? ""}` });
+      result.delete(id);
+    }
   }
 
   /** Workflow RESOLVED for findings portwarden archived; returns what did not take (best effort). */

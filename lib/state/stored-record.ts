@@ -15,6 +15,7 @@ import {
   SERVICE_MAX_CHARS,
   TIMESTAMP_MAX_CHARS,
 } from "../contracts/limits.ts";
+import { carriedTagsSchema } from "../discovery/node-tags.ts";
 import { InputError } from "../errors/errors.ts";
 import type { ExposureRecord } from "../findings/types.ts";
 
@@ -51,6 +52,8 @@ export const exposureRecordSchema = z.object({
   region: boundedText(v1(REGION_MAX_CHARS, 64)).optional(),
   cluster: boundedText(CLUSTER_NAME_MAX_CHARS).optional(),
   instanceId: boundedText(v1(INSTANCE_ID_MAX_CHARS, 64)).optional(),
+  // Added with Security Hub resource tags; records written before them have none and still load.
+  tags: carriedTagsSchema.optional(),
   status: z.enum(["open", "resolved"]),
   firstSeen: isoTimestamp,
   lastSeen: isoTimestamp,

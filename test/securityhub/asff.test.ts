@@ -5,7 +5,6 @@ import {
   asffFindingId,
   findingTypes,
   generatorId,
-  partitionOfRegion,
   productArn,
   type SecurityHubDestination,
   severityLabel,
@@ -19,10 +18,9 @@ const TO: SecurityHubDestination = { account: "123456789012", region: "eu-centra
 describe("ASFF mapping", () => {
   it("builds the default custom-integration product ARN in the scanner's account and region", () => {
     expect(productArn(TO)).toBe("arn:aws:securityhub:eu-central-1:123456789012:product/123456789012/default");
-    expect(productArn({ ...TO, region: "cn-north-1", partition: partitionOfRegion("cn-north-1") })).toBe(
+    expect(productArn({ ...TO, region: "cn-north-1", partition: "aws-cn" })).toBe(
       "arn:aws-cn:securityhub:cn-north-1:123456789012:product/123456789012/default",
     );
-    expect(partitionOfRegion("us-gov-west-1")).toBe("aws-us-gov");
   });
 
   it("maps every portwarden severity to a Security Hub label", () => {
