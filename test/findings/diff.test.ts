@@ -53,6 +53,21 @@ describe("diffExposures", () => {
     ]);
   });
 
+  it("records a node's changed tags without an alert, and drops tags the node no longer has", () => {
+    const before = record(10250, { tags: { Name: "web-1", team: "a" } });
+    const renamed = diff({ previous: [before], current: [finding(10250, { tags: { Name: "web-2" } })] });
+    expect(renamed.writes).toHaveLength(1);
+    expect(renamed.writes[0]?.tags).toEqual({ Name: "web-2" });
+    expect(renamed.writes[0]?.pendingAlert).toBeUndefined();
+    const untagged = diff({ previous: [before], current: [finding(10250)] });
+    expect(untagged.writes[0]).not.toHaveProperty("tags");
+    const same = diff({
+      previous: [before],
+      current: [finding(10250, { tags: { team: "a", Name: "web-1" } })],
+    });
+    expect(same.writes).toEqual([]);
+  });
+
   it("writes nothing and alerts nothing for an exposure still open and recently seen", () => {
     const out = diff({ previous: [record(10250)], current: [finding(10250)] });
     expect(out).toMatchObject({ writes: [], newExposures: [], resolved: [] });

@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { selectNodeTags } from "../../lib/discovery/node-tags.ts";
 import { DynamoStateStore } from "../../lib/state/dynamo-state-store.ts";
 import { FileStateStore } from "../../lib/state/file-state-store.ts";
 import { MemoryStateStore } from "../../lib/state/memory-state-store.ts";
@@ -78,6 +79,19 @@ describe.each<[string, StoreHarness]>([
     const records = await store.loadIp("127.0.2.1");
     // Assess
     expect(records).toEqual([{ ...exposureRecord(), version: 1 }]);
+  });
+
+  it("keeps a record's node tags as written (unicode, empty values) beside records that have none", async () => {
+    // Prepare
+    const tags = selectNodeTags({ Name: "🌍 node-1", "kubernetes.io/cluster/prod": "", team: "a=b:c/d@e" });
+    const tagged = exposureRecord({ tags });
+    const older = exposureRecord({ port: 22 });
+    // Act
+    await store.saveRecords([tagged, older]);
+    const records = await store.loadIp("127.0.2.1");
+    // Assess
+    expect(records.find((r) => r.port === 10250)?.tags).toEqual(tags);
+    expect(records.find((r) => r.port === 22)).not.toHaveProperty("tags");
   });
 
   it("refuses to create a record that already exists", async () => {
