@@ -5,6 +5,8 @@ import {
   AuthorizeSecurityGroupIngressCommand,
   CreateNetworkInterfaceCommand,
   CreateSecurityGroupCommand,
+  CreateSubnetCommand,
+  CreateVpcCommand,
   DescribeSubnetsCommand,
   type EC2Client,
   type IpPermission,
@@ -41,6 +43,14 @@ export async function firstSubnet(ec2: EC2Client): Promise<{ subnetId: string; v
   const subnet = Subnets?.[0];
   if (!subnet?.SubnetId || !subnet.VpcId) throw new Error("moto has no default subnet");
   return { subnetId: subnet.SubnetId, vpcId: subnet.VpcId };
+}
+
+/** A VPC subnet whose instances get no public IP unless we give them one (no address moto invents). */
+export async function privateSubnet(ec2: EC2Client): Promise<{ subnetId: string; vpcId: string }> {
+  const { Vpc } = await ec2.send(new CreateVpcCommand({ CidrBlock: "10.20.0.0/16" }));
+  const vpcId = Vpc?.VpcId as string;
+  const { Subnet } = await ec2.send(new CreateSubnetCommand({ VpcId: vpcId, CidrBlock: "10.20.1.0/24" }));
+  return { subnetId: Subnet?.SubnetId as string, vpcId };
 }
 
 let groupCounter = 0;

@@ -1,4 +1,3 @@
-import { CreateSubnetCommand, CreateVpcCommand, type EC2Client } from "@aws-sdk/client-ec2";
 import { CreateTopicCommand } from "@aws-sdk/client-sns";
 import {
   clientsIn,
@@ -6,6 +5,7 @@ import {
   elasticIp,
   instance,
   MEMBER_ACCOUNT,
+  privateSubnet,
   SCANNER_ACCOUNT,
   securityGroup,
   tcpFromWorld,
@@ -41,14 +41,6 @@ function assertMotoOnLoopback(): string {
     process.exit(2);
   }
   return endpoint as string;
-}
-
-/** A VPC subnet whose instances get no public IP unless we give them one. */
-async function privateSubnet(ec2: EC2Client): Promise<{ subnetId: string; vpcId: string }> {
-  const { Vpc } = await ec2.send(new CreateVpcCommand({ CidrBlock: "10.20.0.0/16" }));
-  const vpcId = Vpc?.VpcId as string;
-  const { Subnet } = await ec2.send(new CreateSubnetCommand({ VpcId: vpcId, CidrBlock: "10.20.1.0/24" }));
-  return { subnetId: Subnet?.SubnetId as string, vpcId };
 }
 
 async function seed(): Promise<void> {
