@@ -36,6 +36,7 @@ import {
   MAP_RESULTS_PREFIX,
   ROUND_OBJECTS,
 } from "../lib/contracts/deployment.ts";
+import { MAP_BATCH_MAX_INPUT_BYTES } from "../lib/contracts/limits.ts";
 import {
   NOTIFY_STAGE_METHODS,
   OUTBOX_INDEX_NAME,
@@ -404,7 +405,7 @@ export class Portwarden extends Construct {
         maxItemsPerBatch: settings.targetsPerBatch,
         // A batch is also cut by size: targets with long SG port lists must never push a Scan
         // invocation past the 256 KiB Step Functions / Lambda payload limit (room left for BatchInput).
-        maxInputBytesPerBatch: 200_000,
+        maxInputBytesPerBatch: MAP_BATCH_MAX_INPUT_BYTES,
         // ItemBatcher renders BatchInput as written: the ".$" suffix makes Step Functions resolve the path.
         batchInput: { "roundId.$": "$.roundId" },
       }),
