@@ -4,7 +4,7 @@ import { accountIdSchema } from "../contracts/aws-identifiers.ts";
 import { CLUSTER_NAME_MAX_CHARS } from "../contracts/limits.ts";
 import { errorMessage, InputError } from "../errors/errors.ts";
 import { isIpOrCidr } from "../net/cidr.ts";
-import { parsePortSpec } from "../ports/port-spec.ts";
+import { nonEmptyPortSetSchema } from "../ports/port-spec.ts";
 import type { Suppression } from "./suppressions.ts";
 import { boundedText, parseInput } from "./zod-input.ts";
 
@@ -47,24 +47,12 @@ function isIsoDate(value: string): boolean {
   );
 }
 
-function isPortSpec(value: string): boolean {
-  try {
-    parsePortSpec(value);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 const suppressionSchema = z
   .strictObject({
     account: accountIdSchema.optional(),
     cluster: boundedText(CLUSTER_NAME_MAX_CHARS, 1).optional(),
     cidr: z.string().refine(isIpOrCidr, { error: "is not an IP address or CIDR" }).optional(),
-    ports: z
-      .string()
-      .refine(isPortSpec, { error: "is not a port SPEC (e.g. '80,443' or '30000-32767')" })
-      .optional(),
+    ports: nonEmptyPortSetSchema.optional(),
     kinds: z
       .array(z.enum(["exposed", "unexplained", "latent"]))
       .min(1)
@@ -103,7 +91,7 @@ export function parseConfig(data: unknown, root = "config"): PortwardenConfig {
     if (s.account !== undefined) out.account = s.account;
     if (s.cluster !== undefined) out.cluster = s.cluster;
     if (s.cidr !== undefined) out.cidr = s.cidr;
-    if (s.ports !== undefined) out.ports = parsePortSpec(s.ports);
+    if (s.ports !== undefined) out.ports = s.ports;
     if (s.kinds !== undefined) out.kinds = s.kinds;
     if (s.expires !== undefined) out.expires = new Date(s.expires);
     return out;

@@ -1,7 +1,7 @@
-import type { Finding, FindingKind } from "../findings/types.ts";
+import type { ClassifiedFinding } from "../findings/classify.ts";
+import type { FindingKind } from "../findings/types.ts";
 import { type Cidr, containsIp, parseCidr } from "../net/cidr.ts";
 import type { PortSet } from "../ports/port-set.ts";
-import { parsePortSpec } from "../ports/port-spec.ts";
 
 /**
  * An allow-list entry: findings matching every given selector are not reported until `expires`.
@@ -30,9 +30,13 @@ function ipWithin(ip: string, suppression: Suppression, cidr: string): boolean {
   return range !== undefined && containsIp(range, ip);
 }
 
-function portsWithin(finding: Finding, ports: PortSet): boolean {
-  if (!finding.portSpec) return ports.has(finding.port);
-  return parsePortSpec(finding.portSpec, "portSpec").subtract(ports).isEmpty;
+/**
+ * A range finding matches only if all its ports are inside. One whose port set is not known as a
+ * value (a `portSpec` without `ports`) is never hidden: over-reporting beats hiding an exposure.
+ */
+function portsWithin(finding: ClassifiedFinding, ports: PortSet): boolean {
+  if (finding.ports) return ports.covers(finding.ports);
+  return finding.portSpec === undefined && ports.has(finding.port);
 }
 
 export function isActive(suppression: Suppression, now: Date): boolean {
@@ -40,7 +44,7 @@ export function isActive(suppression: Suppression, now: Date): boolean {
 }
 
 /** True if this suppression covers the finding right now. */
-export function suppresses(suppression: Suppression, finding: Finding, now: Date): boolean {
+export function suppresses(suppression: Suppression, finding: ClassifiedFinding, now: Date): boolean {
   if (!isActive(suppression, now)) return false;
   if (suppression.account !== undefined && suppression.account !== finding.account) return false;
   if (suppression.cluster !== undefined && suppression.cluster !== finding.cluster) return false;
@@ -52,7 +56,7 @@ export function suppresses(suppression: Suppression, finding: Finding, now: Date
 
 /** The first active suppression covering the finding, if any. */
 export function suppressionFor(
-  finding: Finding,
+  finding: ClassifiedFinding,
   suppressions: readonly Suppression[],
   now: Date,
 ): Suppression | undefined {
@@ -60,13 +64,13 @@ export function suppressionFor(
 }
 
 /** Splits findings into those to report and those an active suppression covers. */
-export function applySuppressions(
-  findings: readonly Finding[],
+export function applySuppressions<F extends ClassifiedFinding>(
+  findings: readonly F[],
   suppressions: readonly Suppression[],
   now: Date,
-): { reported: Finding[]; suppressed: Finding[] } {
-  const reported: Finding[] = [];
-  const suppressed: Finding[] = [];
+): { reported: F[]; suppressed: F[] } {
+  const reported: F[] = [];
+  const suppressed: F[] = [];
   for (const f of findings) (suppressionFor(f, suppressions, now) ? suppressed : reported).push(f);
   return { reported, suppressed };
 }

@@ -5,6 +5,22 @@ import { PortSet } from "../ports/port-set.ts";
 import type { ProbeResult } from "../probes/types.ts";
 import { type Finding, type FindingKind, HOST_FINDING_PORT, type NodeContext } from "./types.ts";
 
+/**
+ * A finding as classification makes it. A range finding (latent over several ports, a host
+ * answering everything) also carries its ports as a value: `ports`, of which `portSpec` is the text
+ * in the alert and record contract. `ports` lives in memory only, for suppressions to match
+ * against: `recordable` drops it before anything is recorded, reported or sent.
+ */
+export interface ClassifiedFinding extends Finding {
+  ports?: PortSet;
+}
+
+/** The finding as the state, reports and alerts carry it (without the in-memory port set). */
+export function recordable(finding: ClassifiedFinding): Finding {
+  const { ports: _inMemoryOnly, ...out } = finding;
+  return out;
+}
+
 /** What classification knows about one scanned IP. */
 export interface ClassifyInput extends NodeContext {
   ip: string;
@@ -122,9 +138,10 @@ export function answersEverything(openCount: number, scannedCount: number): bool
  * One finding for a host that answers on (nearly) every port, stored as port 0 with the open range
  * as `portSpec`; only ports whose probe identified a service get findings of their own.
  */
-function answersEverythingFinding(input: ClassifyInput, identified: number): Finding {
+function answersEverythingFinding(input: ClassifyInput, identified: number): ClassifiedFinding {
   const first = input.open[0] ?? 0;
   const last = input.open[input.open.length - 1] ?? first;
+  const ports = PortSet.fromRanges([{ from: first, to: last }]);
   const path = pathFor(first, input);
   const note = pathNote(path);
   const facts = serviceFacts(TARPIT_SERVICE);
@@ -133,7 +150,8 @@ function answersEverythingFinding(input: ClassifyInput, identified: number): Fin
     ...context(input),
     ip: input.ip,
     port: HOST_FINDING_PORT,
-    portSpec: first === last ? String(first) : `${first}-${last}`,
+    portSpec: ports.toSpec(),
+    ports,
     service: TARPIT_SERVICE,
     basis: "policy",
     severity: path === "public-cidr" ? "low" : "medium",
@@ -150,7 +168,7 @@ function latentFinding(
   allowed: PortSet,
   listening: number,
   input: ClassifyInput,
-): Finding {
+): ClassifiedFinding {
   const first = allowed.ranges[0]?.from ?? entry.from;
   const isRange = allowed.size > 1;
   const what = isRange ? `ports ${allowed.toSpec()}` : `port ${first}`;
@@ -159,7 +177,7 @@ function latentFinding(
     ...context(input),
     ip: input.ip,
     port: first,
-    ...(isRange ? { portSpec: allowed.toSpec() } : {}),
+    ...(isRange ? { portSpec: allowed.toSpec(), ports: allowed } : {}),
     service: entry.service,
     // Nothing listens yet: a warning, below any real exposure of the same service.
     severity: lowerSeverity(entry.severity, entry.severity === "critical" ? 2 : 1),
@@ -185,9 +203,9 @@ function context(input: ClassifyInput): NodeContext {
  * security groups open to the world where nothing listens becomes one `latent` finding.
  * Without SG data (`--targets`) open ports are `exposed` and nothing is latent.
  */
-export function classifyExposures(input: ClassifyInput): Finding[] {
+export function classifyExposures(input: ClassifyInput): ClassifiedFinding[] {
   const probes = new Map((input.probes ?? []).map((p) => [p.port, p]));
-  let findings: Finding[];
+  let findings: ClassifiedFinding[];
   if (answersEverything(input.open.length, input.scanned.size)) {
     const identified = input.open.filter((port) => probes.get(port)?.severity !== undefined);
     findings = identified.map((port) => openPortFinding(port, input, probes.get(port)));

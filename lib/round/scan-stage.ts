@@ -14,7 +14,7 @@ import {
 } from "../contracts/limits.ts";
 import type { Inventory } from "../discovery/types.ts";
 import { errorMessage } from "../errors/errors.ts";
-import { classifyExposures } from "../findings/classify.ts";
+import { classifyExposures, recordable } from "../findings/classify.ts";
 import { type DiffPolicy, type DiffResult, diffExposures } from "../findings/diff.ts";
 import type { ExposureRecord, Finding } from "../findings/types.ts";
 import { type AddressPolicy, addressRefusal, PUBLIC_ONLY } from "../net/address-policy.ts";
@@ -111,7 +111,7 @@ export function targetFailure(target: string, error: unknown): TargetFailure {
  * sanitiser (no controls, bidi or zero-width characters, secrets redacted) and cut to the limits
  * every store accepts. The state, --json, the console and SNS all carry this form.
  */
-function withinLimits(finding: Finding): Finding {
+function withinLimits<F extends Finding>(finding: F): F {
   const clean = (text: string, max: number) => safeText(text, max);
   return {
     ...finding,
@@ -200,7 +200,9 @@ async function recordTarget(
   });
   const findings = classified.map(withinLimits);
   const now = (options.now ?? (() => new Date()))();
-  const { reported, suppressed } = applySuppressions(findings, deps.suppressions ?? [], now);
+  const split = applySuppressions(findings, deps.suppressions ?? [], now);
+  const reported = split.reported.map(recordable);
+  const suppressed = split.suppressed.map(recordable);
   let previous: ExposureRecord[];
   try {
     previous = await deps.store.loadIp(ip);

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfigFile, parseConfig } from "../../lib/config/config-file.ts";
 import { applySuppressions, type Suppression, suppresses } from "../../lib/config/suppressions.ts";
 import { InputError } from "../../lib/errors/errors.ts";
+import { type ClassifiedFinding, classifyExposures, recordable } from "../../lib/findings/classify.ts";
 import type { Finding } from "../../lib/findings/types.ts";
 import { parsePortSpec } from "../../lib/ports/port-spec.ts";
 
@@ -56,11 +57,31 @@ describe("suppresses", () => {
   });
 
   it("matches a latent range finding only when its whole range is inside the suppression", () => {
-    const latent = finding({ port: 30000, portSpec: "30000-32767", kind: "latent" });
+    const latent = {
+      ...finding({ port: 30000, portSpec: "30000-32767", kind: "latent" }),
+      ports: parsePortSpec("30000-32767"),
+    };
     expect([
       suppresses(allow({ ports: parsePortSpec("30000-32767") }), latent, NOW),
       suppresses(allow({ ports: parsePortSpec("30000-31000") }), latent, NOW),
     ]).toEqual([true, false]);
+  });
+
+  it("matches a range finding by the port set classification gave it, never by re-reading its text", () => {
+    const [latent] = classifyExposures({
+      ip: "203.0.113.7",
+      open: [],
+      scanned: parsePortSpec("kubernetes"),
+      internetAllowed: parsePortSpec("30000-32767"),
+    });
+    expect([latent?.portSpec, latent?.ports?.toSpec()]).toEqual(["30000-32767", "30000-32767"]);
+    expect(suppresses(allow({ ports: parsePortSpec("30000-32767") }), latent as ClassifiedFinding, NOW)).toBe(
+      true,
+    );
+    // Text alone (as a stored record holds it) is not enough to hide a range: over-report instead.
+    const textOnly = recordable(latent as ClassifiedFinding);
+    expect(Object.keys(textOnly)).not.toContain("ports");
+    expect(suppresses(allow({ ports: parsePortSpec("30000-32767") }), textOnly, NOW)).toBe(false);
   });
 
   it("stops matching once it has expired, so the finding alerts again", () => {

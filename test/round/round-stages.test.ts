@@ -192,6 +192,9 @@ describe("scanTargets", () => {
       [30000, "latent", "prod"],
     ]);
     expect(out.openExposures).toBe(2);
+    // The latent range is recorded as its SPEC text only: the in-memory port set never reaches the state.
+    const latent = (await store.loadIp(A)).find((r) => r.kind === "latent");
+    expect([latent?.portSpec, latent && "ports" in latent]).toEqual(["30000-32767", false]);
   });
 
   it("classifies from the catalogue when the prober throws", async () => {
