@@ -72,6 +72,18 @@ describe("parseChangeEvent on CloudTrail samples", () => {
     ]);
   });
 
+  it("console launches and starts (recorded, `AWS Internal` caller, root or IAM user)", () => {
+    expect(parseChangeEvent(fixture("run-instances-console"))).toMatchObject({
+      instanceIds: ["i-0f3fbbbc0298d1a86"],
+      networkInterfaceIds: ["eni-0de5f5ec51b747a14"],
+      cause: { actor: "arn:aws:iam::111122223333:user/carol" },
+    });
+    expect(parseChangeEvent(fixture("start-instances-console"))).toMatchObject({
+      instanceIds: ["i-0f3fbbbc0298d1a86"],
+      cause: { actor: "arn:aws:iam::111122223333:root" },
+    });
+  });
+
   it("an EC2 list wrapped as `item` (singular) or a bare array is read like `items`", () => {
     const raw = fixture("run-instances");
     const instance = getPath(raw, "detail.responseElements.instancesSet.items.0") as Record<string, unknown>;
@@ -85,9 +97,11 @@ describe("parseChangeEvent on CloudTrail samples", () => {
 
   it("AssociateAddress, AttachNetworkInterface, ModifyNetworkInterfaceAttribute, ModifyInstanceAttribute groupSet", () => {
     expect(parseChangeEvent(fixture("associate-address"))?.instanceIds).toEqual([INSTANCE]);
+    // A recorded console call by the account's root user.
     expect(parseChangeEvent(fixture("attach-network-interface"))).toMatchObject({
-      instanceIds: [INSTANCE],
-      networkInterfaceIds: ["eni-0123456789abcdef1"],
+      instanceIds: ["i-0f3fbbbc0298d1a86"],
+      networkInterfaceIds: ["eni-0a9c4b60624c0e41d"],
+      cause: { actor: "arn:aws:iam::111122223333:root", at: "2022-10-28T18:55:11Z" },
     });
     expect(parseChangeEvent(fixture("modify-network-interface-attribute"))?.networkInterfaceIds).toEqual([
       ENI,

@@ -33,9 +33,11 @@ const EXPECTED: Record<string, "changes" | "launches" | undefined> = {
   "modify-network-interface-attribute": "changes",
   "modify-security-group-rules": "changes",
   "run-instances": "launches",
+  "run-instances-console": "launches",
   "run-instances-denied": undefined,
   "run-instances-dry-run": undefined,
   "start-instances": "launches",
+  "start-instances-console": "launches",
 };
 
 let moto: Moto;
