@@ -139,6 +139,7 @@ export class PortSet implements Iterable<number> {
   }
 
   equals(other: PortSet): boolean {
-    return this.toSpec() === other.toSpec();
+    if (this.ranges.length !== other.ranges.length) return false;
+    return this.ranges.every((r, i) => r.from === other.ranges[i]?.from && r.to === other.ranges[i]?.to);
   }
 }

@@ -68,6 +68,18 @@ describe("PortSet as a value", () => {
     );
   });
 
+  it("equals another set exactly when both hold the same ports", () => {
+    fc.assert(
+      fc.property(ranges, ranges, (a, b) => {
+        const same =
+          [...naive(a)].sort((x, y) => x - y).join() === [...naive(b)].sort((x, y) => x - y).join();
+        expect(PortSet.fromRanges(a).equals(PortSet.fromRanges(b))).toBe(same);
+        expect(PortSet.fromRanges(a).equals(PortSet.fromRanges([...a].reverse()))).toBe(true);
+      }),
+      { numRuns: 60 },
+    );
+  });
+
   it("cannot be changed after it is made", () => {
     const set = parsePortSpec("22,30000-32767");
     expect(Object.isFrozen(set) && Object.isFrozen(set.ranges) && Object.isFrozen(set.ranges[0])).toBe(true);
