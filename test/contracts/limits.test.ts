@@ -13,8 +13,10 @@ import {
   FIX_MAX_CHARS,
   PORT_SPEC_MAX_CHARS,
   SERVICE_MAX_CHARS,
+  TAG_KEY_MAX_CHARS,
   TAG_VALUE_MAX_CHARS,
 } from "../../lib/contracts/limits.ts";
+import { selectNodeTags } from "../../lib/discovery/node-tags.ts";
 import type { ClusterInventory, Inventory } from "../../lib/discovery/types.ts";
 import type { ExposureRecord } from "../../lib/findings/types.ts";
 import { PortSet } from "../../lib/ports/port-set.ts";
@@ -85,6 +87,11 @@ describe("limits sized from what AWS allows", () => {
       region: "ap-southeast-4",
       cluster: "😀".repeat(CLUSTER_NAME_MAX_CHARS),
       instanceId: "i-0123456789abcdef0",
+      tags: selectNodeTags(
+        Object.fromEntries(
+          Array.from({ length: 50 }, (_, i) => [`${i}${"😀".repeat(127)}`, "😀".repeat(256)]),
+        ),
+      ),
       status: "open",
       firstSeen: "2026-11-29T03:00:00.000Z",
       lastSeen: "2026-11-29T03:00:00.000Z",
@@ -146,6 +153,12 @@ const tagValue = fc.oneof(
   fc.string({ unit: tagCharacter, minLength: 1, maxLength: TAG_VALUE_MAX_CHARS }),
   fc.constant("😀\u202e".repeat(TAG_VALUE_MAX_CHARS / 2)),
 );
+/** Up to 60 tags (50 user tags plus `aws:` ones) at AWS's lengths, hostile characters, a secret. */
+const nodeTags = fc
+  .dictionary(fc.string({ unit: tagCharacter, minLength: 1, maxLength: TAG_KEY_MAX_CHARS }), tagValue, {
+    maxKeys: 60,
+  })
+  .map((tags) => ({ ...tags, Name: `node\u202e token=${SECRET}` }));
 const hex17 = fc.string({ unit: fc.constantFrom(..."0123456789abcdef"), minLength: 17, maxLength: 17 });
 const sixtyNodePorts = PortSet.fromPorts(Array.from({ length: 64 }, (_, i) => 30000 + 11 * i));
 const portSet = fc.oneof(
@@ -160,14 +173,17 @@ const portSet = fc.oneof(
 
 function inventoryArbitrary(): fc.Arbitrary<Inventory> {
   let nextIp = 0;
-  const node = fc.record({ id: hex17, internetAllowed: portSet }).map(({ id, internetAllowed }) => {
-    nextIp++;
-    return {
-      instanceId: `i-${id}`,
-      publicIps: [`203.0.${113 + Math.floor(nextIp / 250)}.${(nextIp % 250) + 1}`],
-      internetAllowed,
-    };
-  });
+  const node = fc
+    .record({ id: hex17, internetAllowed: portSet, tags: nodeTags })
+    .map(({ id, internetAllowed, tags }) => {
+      nextIp++;
+      return {
+        instanceId: `i-${id}`,
+        tags,
+        publicIps: [`203.0.${113 + Math.floor(nextIp / 250)}.${(nextIp % 250) + 1}`],
+        internetAllowed,
+      };
+    });
   const cluster = fc
     .record({
       name: tagValue,
