@@ -180,8 +180,9 @@ export function diffExposures(input: DiffInput): DiffResult {
     if (record.status === "resolved") {
       const flapping = nowMs - Date.parse(record.lastSeen) < policy.flapQuietMs;
       const finding = flapping ? withStableVerdict(record, current) : current;
+      const { tags: _tagsBefore, ...kept } = withoutPending(record);
       const reopened: ExposureRecord = {
-        ...withoutPending(record),
+        ...kept,
         ...finding,
         status: "open",
         lastSeen: nowIso,

@@ -66,6 +66,13 @@ describe("diffExposures", () => {
       current: [finding(10250, { tags: { team: "a", Name: "web-1" } })],
     });
     expect(same.writes).toEqual([]);
+    const reopened = diff({
+      previous: [record(10250, { status: "resolved", tags: { Name: "old" } })],
+      current: [finding(10250)],
+      now: hoursAfter(48),
+    });
+    expect(reopened.writes[0]).toMatchObject({ status: "open", pendingAlert: "new" });
+    expect(reopened.writes[0]).not.toHaveProperty("tags");
   });
 
   it("writes nothing and alerts nothing for an exposure still open and recently seen", () => {
