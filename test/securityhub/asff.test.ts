@@ -1,5 +1,7 @@
 import { SecurityHubClient } from "@aws-sdk/client-securityhub";
-import { describe, expect, it } from "vitest";
+import { GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
+import { mockClient } from "aws-sdk-client-mock";
+import { afterEach, describe, expect, it } from "vitest";
 import { alertMessageBody, consoleLine, emailText } from "../../lib/alerts/format.ts";
 import {
   asffFindingId,
@@ -10,6 +12,7 @@ import {
   severityLabel,
   toAsff,
 } from "../../lib/securityhub/asff.ts";
+import { scannerDestination } from "../../lib/securityhub/destination.ts";
 import { SecurityHubNotifier } from "../../lib/securityhub/publisher.ts";
 import { alertEvent } from "../alerts/events.ts";
 
@@ -139,5 +142,31 @@ describe("ASFF mapping", () => {
       () =>
         new SecurityHubNotifier({ client: new SecurityHubClient({}), destination: { ...TO, account: "12" } }),
     ).toThrow(/securityHub.account/);
+  });
+});
+
+describe("scannerDestination", () => {
+  const sts = mockClient(STSClient);
+  afterEach(() => {
+    sts.reset();
+  });
+
+  it("takes the partition from the caller's ARN, not from a literal or the region", async () => {
+    sts.on(GetCallerIdentityCommand).resolves({
+      Account: "123456789012",
+      Arn: "arn:aws-cn:sts::123456789012:assumed-role/portwarden-notify/session",
+    });
+    const to = await scannerDestination(new STSClient({ region: "cn-north-1" }), "cn-north-1");
+    expect(to).toEqual({ account: "123456789012", region: "cn-north-1", partition: "aws-cn" });
+    expect(productArn(to)).toBe(
+      "arn:aws-cn:securityhub:cn-north-1:123456789012:product/123456789012/default",
+    );
+  });
+
+  it("refuses a caller identity without an ARN instead of guessing a partition", async () => {
+    sts.on(GetCallerIdentityCommand).resolves({ Account: "123456789012" });
+    await expect(scannerDestination(new STSClient({ region: "us-east-1" }), "us-east-1")).rejects.toThrow(
+      "is not an AWS ARN",
+    );
   });
 });
