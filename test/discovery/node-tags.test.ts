@@ -89,6 +89,13 @@ describe("selectNodeTags: which node tags travel", () => {
     expect(Object.keys(selected ?? {})).toEqual(["a", "b", "d"]);
   });
 
+  it("keeps the node's own Name when a look-alike key cleans to the same key, in either order", () => {
+    const real = { Key: "Name", Value: "prod-node-1" };
+    const lookAlike = { Key: "Name\u200b", Value: "spoofed" };
+    expect(selectNodeTags([lookAlike, real])).toEqual({ Name: "prod-node-1" });
+    expect(selectNodeTags([real, lookAlike])).toEqual({ Name: "prod-node-1" });
+  });
+
   it("keeps at most 50 tags", () => {
     const many = Object.fromEntries(Array.from({ length: 80 }, (_, i) => [`t${i}`, ""]));
     expect(Object.keys(selectNodeTags(many) ?? {})).toHaveLength(TAGS_PER_RESOURCE_MAX);
