@@ -11,13 +11,17 @@ export interface Moto {
   stop(): Promise<void>;
 }
 
-const LOCAL_VENV = join(import.meta.dirname, "..", "..", ".venv-moto", "bin", "moto_server");
+const LOCAL_VENV_PYTHON = join(import.meta.dirname, "..", "..", ".venv-moto", "bin", "python3");
+const SERIAL_SERVER = join(import.meta.dirname, "moto_serial_server.py");
 const INSTALL_HINT =
-  "moto_server not found. Install it with: python3 -m venv .venv-moto && .venv-moto/bin/pip install 'moto[server]==5.2.1'";
+  "moto not found (python3 cannot import moto.server). Install it with: python3 -m venv .venv-moto && .venv-moto/bin/pip install 'moto[server]==5.2.1'";
 
-function motoBinary(): string {
-  if (spawnSync("moto_server", ["--help"], { stdio: "ignore" }).status === 0) return "moto_server";
-  if (existsSync(LOCAL_VENV)) return LOCAL_VENV;
+/** A Python that imports moto's server: the one on the PATH, else the local venv's. */
+function motoPython(): string {
+  for (const python of ["python3", LOCAL_VENV_PYTHON]) {
+    if (python === LOCAL_VENV_PYTHON && !existsSync(python)) continue;
+    if (spawnSync(python, ["-c", "import moto.server"], { stdio: "ignore" }).status === 0) return python;
+  }
   throw new Error(INSTALL_HINT);
 }
 
@@ -49,13 +53,14 @@ async function waitUntilUp(endpoint: string, child: ChildProcess, output: () => 
 }
 
 /**
- * Starts `moto_server -H 127.0.0.1 -p PORT` and sets fake credentials and AWS_ENDPOINT_URL in this
+ * Starts moto's server on 127.0.0.1:PORT (one request at a time) and sets fake credentials and AWS_ENDPOINT_URL in this
  * process so every SDK client talks to it. Call `stop()` in afterAll.
  */
 export async function startMoto(): Promise<Moto> {
   const port = await freePort();
   const endpoint = `http://127.0.0.1:${port}`;
-  const child = spawn(motoBinary(), ["-H", "127.0.0.1", "-p", String(port)], {
+  // moto's server behind one lock (see moto_serial_server.py): conditional writes stay atomic.
+  const child = spawn(motoPython(), [SERIAL_SERVER, "127.0.0.1", String(port)], {
     stdio: ["ignore", "pipe", "pipe"],
   });
   let log = "";
