@@ -64,7 +64,7 @@ export interface NotifyOptions {
   firstPass?: boolean;
   /** How long a claim protects an alert being published. Default: 5 minutes. */
   leaseMs?: number;
-  /** Outbox records read per page. Default: 100 (at least the notifier's batch size). */
+  /** Outbox records read per page (at least the notifier's batch size). Default: the store's `outboxPageSize`, else 100. */
   pageSize?: number;
   /** Baseline digests; false turns them off. Default: DEFAULT_BASELINE_POLICY. */
   baseline?: Partial<BaselinePolicy> | false;
@@ -292,14 +292,14 @@ async function drainOutbox(
     cursor?: string;
     firstPass: boolean;
     leaseMs: number;
-    pageSize: number;
+    pageSize?: number;
     baseline: BaselinePolicy | false;
   },
   state: DrainState,
 ): Promise<{ more: boolean; cursor?: string }> {
   const { store, notifier } = deps;
   const batchSize = Math.max(1, notifier.batchSize ?? 10);
-  const pageSize = Math.max(options.pageSize, batchSize, store.outboxPageSize ?? 0);
+  const pageSize = Math.max(batchSize, options.pageSize ?? store.outboxPageSize ?? DEFAULT_PAGE_SIZE);
   const lease = () => ({ owner: options.owner, now: Date.now(), leaseMs: options.leaseMs });
   const marks = await store.readMarks();
   const waiting =
@@ -400,7 +400,7 @@ export async function notifyPending(
         ...(options.cursor !== undefined ? { cursor: options.cursor } : {}),
         firstPass,
         leaseMs: options.leaseMs ?? DEFAULT_LEASE_MS,
-        pageSize: options.pageSize ?? DEFAULT_PAGE_SIZE,
+        ...(options.pageSize !== undefined ? { pageSize: options.pageSize } : {}),
         baseline: options.baseline === false ? false : { ...DEFAULT_BASELINE_POLICY, ...options.baseline },
       },
       state,

@@ -94,6 +94,11 @@ const CLAIM_ATTRIBUTE_NAMES = {
 } as const;
 
 export class DynamoStateStore implements StateStore {
+  /**
+   * One outbox Query page per 100 publish batches, not per 10: about one DynamoDB page (1 MB) of
+   * records, a few MB of memory. Each Query costs a round trip (and, in moto, a pass over the table).
+   */
+  readonly outboxPageSize = 1000;
   private readonly documents: DynamoDBDocumentClient;
   private readonly tableName: string;
   private readonly ttlSeconds: number;
