@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 MOTO_VERSION=5.2.1
-MOTO_VENV=.venv-moto # test/support/moto.ts looks here when python3 cannot import moto
+MOTO_VENV=.venv-moto # test/support/moto.ts looks here when moto_server is not on PATH
 
 # command:Debian package
 REQUIRED="iptables:iptables etcd:etcd-server openssl:openssl ip:iproute2 unshare:util-linux nmap:nmap dockerd:docker.io"
@@ -17,7 +17,7 @@ for pair in $REQUIRED; do
   command -v "${pair%%:*}" >/dev/null 2>&1 || packages+=("${pair#*:}")
 done
 need_moto=false
-python3 -c "import moto.server" >/dev/null 2>&1 || [ -x "$MOTO_VENV/bin/python3" ] || need_moto=true
+command -v moto_server >/dev/null 2>&1 || [ -x "$MOTO_VENV/bin/moto_server" ] || need_moto=true
 $need_moto && ! command -v python3 >/dev/null 2>&1 && packages+=(python3)
 $need_moto && packages+=(python3-venv)
 

@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
 
@@ -14,12 +14,16 @@ export interface Moto {
 const LOCAL_VENV_PYTHON = join(import.meta.dirname, "..", "..", ".venv-moto", "bin", "python3");
 const SERIAL_SERVER = join(import.meta.dirname, "moto_serial_server.py");
 const INSTALL_HINT =
-  "moto not found (python3 cannot import moto.server). Install it with: python3 -m venv .venv-moto && .venv-moto/bin/pip install 'moto[server]==5.2.1'";
+  "moto not found (no Python that imports moto.server). Install it with: python3 -m venv .venv-moto && .venv-moto/bin/pip install 'moto[server]==5.2.1'";
 
-/** A Python that imports moto's server: the one on the PATH, else the local venv's. */
+/** The Python of `moto_server` on the PATH (pip/pipx script: its shebang), else python3, else the local venv's. */
 function motoPython(): string {
-  for (const python of ["python3", LOCAL_VENV_PYTHON]) {
-    if (python === LOCAL_VENV_PYTHON && !existsSync(python)) continue;
+  const script = spawnSync("sh", ["-c", "command -v moto_server"], { encoding: "utf8" }).stdout.trim();
+  const shebang = script
+    ? /^#!(\S*python[\d.]*)\s*$/.exec(readFileSync(script, "utf8").split("\n")[0] ?? "")
+    : null;
+  for (const python of [shebang?.[1], "python3", LOCAL_VENV_PYTHON]) {
+    if (!python || (python.startsWith("/") && !existsSync(python))) continue;
     if (spawnSync(python, ["-c", "import moto.server"], { stdio: "ignore" }).status === 0) return python;
   }
   throw new Error(INSTALL_HINT);
