@@ -70,6 +70,9 @@ export class SnsNotifier implements Notifier {
     const outcome: PublishOutcome = { accepted: [], failed: [] };
     for (const batch of this.batches(events)) {
       const byEntryId = new Map(batch.map(({ entry, event }) => [entry.Id as string, event.id]));
+      // At least once here: the SDK retries a call whose answer was lost (reset connection, 5xx) with
+      // the same request; if SNS had processed it, the batch is delivered twice (a FIFO topic drops
+      // the repeat by its deduplication id), like a crash between this call and the mark.
       try {
         const result = await this.client.send(
           new PublishBatchCommand({
