@@ -10,6 +10,7 @@ import type { ExposureRecord } from "../../lib/findings/types.ts";
 import { parsePortSpec } from "../../lib/ports/port-spec.ts";
 import { probeOpenPorts } from "../../lib/probes/probe-open-ports.ts";
 import { scanHosts } from "../../lib/scan/scanner.ts";
+import { parseTimingAnchor } from "../../lib/scan/timing-anchor.ts";
 import type { ScanResult } from "../../lib/scan/types.ts";
 import { MemoryStateStore } from "../../lib/state/memory-state-store.ts";
 
@@ -18,6 +19,8 @@ const input = JSON.parse(process.argv[2] ?? "{}") as {
   ports: string;
   timeoutMs: number;
   out: string;
+  /** off, region-endpoint or HOST:PORT (a loopback listener in the bench netns). */
+  timingAnchor?: string;
 };
 const calls = { loadIp: 0, saveRecords: 0, recordsWritten: 0 };
 class CountingStore extends MemoryStateStore {
@@ -41,6 +44,7 @@ const handler = makeScanHandler(() => ({
   probe: probeOpenPorts,
   store,
   ports: parsePortSpec(input.ports, "ports"),
+  timingAnchor: parseTimingAnchor(input.timingAnchor ?? "off", "timingAnchor"),
 }));
 const started = performance.now();
 const cpu0 = process.cpuUsage();

@@ -6,7 +6,11 @@
  * open = no firewall, RST everywhere, 10250 and 31337 listen). Then the monthly cost table for
  * 100 / 1,000 / 10,000 nodes from the measured batch times. Root only.
  * Options: --quick (256/512 MB, batches 16/48 only), --memory 256,512 --batches 4,16,48,
- * --concurrency N (round duration; default 100, the construct's default).
+ * --concurrency N (round duration; default 100, the construct's default), --mixes typical,silent,open
+ * (default all three), --hourly-only (typical mix without the coverage-slice runs), --timing-anchor
+ * on|off (default on: a loopback listener 127.0.9.1:443 inside each batch's netns stands for the
+ * region's EC2 endpoint; never an AWS address). PW_FLEET_DRIVER=FILE runs another bundle of
+ * fleet-batch.ts (an old build, for interleaved before/after runs).
  */
 import { spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmdirSync, writeFileSync } from "node:fs";
@@ -23,11 +27,19 @@ const { values } = parseArgs({
     memory: { type: "string" },
     batches: { type: "string" },
     concurrency: { type: "string" },
+    mixes: { type: "string" },
+    "hourly-only": { type: "boolean" },
+    "timing-anchor": { type: "string" },
   },
 });
 const MEMORY = (values.memory ?? (values.quick ? "256,512" : "256,512,1024")).split(",").map(Number);
 const BATCHES = (values.batches ?? (values.quick ? "16,48" : "4,16,48")).split(",").map(Number);
-const DRIVER = ".bench/fleet/fleet-batch.js";
+const DRIVER = process.env.PW_FLEET_DRIVER ?? ".bench/fleet/fleet-batch.js";
+const MIX_NAMES = (values.mixes ?? "typical,silent,open").split(",");
+const COVERAGE = values["hourly-only"] ? [false] : [false, true];
+const ANCHOR_ON = (values["timing-anchor"] ?? "on") === "on";
+/** The timing anchor of every batch: a listener in the batch's own netns (only `lo` there). */
+const ANCHOR = "127.0.9.1:443";
 const TIMEOUT_MS = 600_000;
 const SLICES = 24;
 
@@ -42,11 +54,10 @@ const TYPICAL: Mix = {
   roles: (n) =>
     Array.from({ length: n }, (_, i) => (i % 4 < 2 ? "silent" : i % 4 === 2 ? "firewalled" : "open")),
 };
-const MIXES: Mix[] = [
-  TYPICAL,
-  { name: "all silent", roles: (n) => new Array<Role>(n).fill("silent") },
-  { name: "all open", roles: (n) => new Array<Role>(n).fill("open") },
-];
+const OTHER_MIXES: Record<string, Mix> = {
+  silent: { name: "all silent", roles: (n) => new Array<Role>(n).fill("silent") },
+  open: { name: "all open", roles: (n) => new Array<Role>(n).fill("open") },
+};
 const OPEN_LISTENERS: Record<Role, number[]> = {
   silent: [],
   firewalled: [22, 443, 10250],
@@ -108,7 +119,7 @@ function runBatch(mix: Mix, memoryMb: number, cgroup: string, batch: number, cov
     if (role === "firewalled") return dropSynExcept(ip, OPEN_LISTENERS.firewalled);
     return [];
   });
-  const pairs = roles.flatMap((role, i) => OPEN_LISTENERS[role].map((p) => `${ips[i]}:${p}`));
+  const pairs = [ANCHOR, ...roles.flatMap((role, i) => OPEN_LISTENERS[role].map((p) => `${ips[i]}:${p}`))];
   const slice = coverageSlice(0, SLICES).toSpec();
   const items = roles.map((role, i) => ({
     ip: ips[i],
@@ -121,7 +132,13 @@ function runBatch(mix: Mix, memoryMb: number, cgroup: string, batch: number, cov
   }));
   const dir = mkdtempSync(join(tmpdir(), "pw-fleet-"));
   const out = join(dir, "out.json");
-  const arg = JSON.stringify({ items, ports: "kubernetes", timeoutMs: TIMEOUT_MS, out });
+  const arg = JSON.stringify({
+    items,
+    ports: "kubernetes",
+    timeoutMs: TIMEOUT_MS,
+    out,
+    timingAnchor: ANCHOR_ON ? ANCHOR : "off",
+  });
   const setup = [
     "set -e",
     "ip link set lo up",
@@ -166,7 +183,9 @@ function runBatch(mix: Mix, memoryMb: number, cgroup: string, batch: number, cov
 
 const fmt = (n: number, d = 2) => n.toFixed(d);
 const runs: BatchRun[] = [];
-console.log(`node ${process.version}, ${new Date().toISOString()}, Lambda cgroup limits, fds 1024`);
+console.log(
+  `node ${process.version}, ${new Date().toISOString()}, Lambda cgroup limits, fds 1024, driver ${DRIVER}, timing anchor ${ANCHOR_ON ? ANCHOR : "off"}`,
+);
 console.log(
   "| mix | memory MB | batch | ports | process wall s | CPU s | handler s (billed, warm) | peak RSS MB | exact + complete | handler s per node |",
 );
@@ -178,15 +197,15 @@ const report = (r: BatchRun) =>
 for (const memoryMb of MEMORY) {
   const cgroup = makeCgroup(memoryMb);
   try {
-    for (const batch of BATCHES)
-      for (const coverage of [false, true]) {
+    for (const batch of MIX_NAMES.includes("typical") ? BATCHES : [])
+      for (const coverage of COVERAGE) {
         const r = runBatch(TYPICAL, memoryMb, cgroup.name, batch, coverage);
         runs.push(r);
         report(r);
       }
     if (memoryMb === MEMORY[0]) {
       const largest = Math.max(...BATCHES);
-      for (const mix of MIXES.slice(1)) {
+      for (const mix of MIX_NAMES.flatMap((name) => OTHER_MIXES[name] ?? [])) {
         const r = runBatch(mix, memoryMb, cgroup.name, largest, false);
         runs.push(r);
         report(r);
@@ -246,6 +265,26 @@ for (const { hourly, withSlice } of options) {
       if (nodes === 10_000 && minutes <= 15 && (!best || cost.total < best.cost))
         best = { cost: cost.total, memoryMb: hourly.memoryMb, batch: hourly.batch, express };
     }
+  }
+}
+const others = runs.filter((r) => r.mix !== TYPICAL.name);
+if (others.length > 0) {
+  console.log("\nWhole fleet of one mix (hourly, Standard children, 10,000 nodes):");
+  console.log("| mix | memory MB | batch | handler s | Lambda | total / month |");
+  console.log("|---|---|---|---|---|---|");
+  for (const r of others) {
+    const cost = monthlyCost({
+      nodes: 10_000,
+      batch: r.batch,
+      memoryMb: r.memoryMb,
+      batchSeconds: r.handlerS,
+      initSeconds: r.wallS - r.handlerS,
+      concurrency: CONCURRENCY,
+      expressChildren: false,
+    });
+    console.log(
+      `| ${r.mix} | ${r.memoryMb} | ${r.batch} | ${fmt(r.handlerS)} | $${fmt(cost.lambda)} | **$${fmt(cost.total)}** |`,
+    );
   }
 }
 if (best)
