@@ -144,6 +144,7 @@ export class EventRescans extends Construct {
       logRetention: settings.logRetention,
       environment: {
         [ENV.portSpec]: settings.ports,
+        [ENV.timingAnchor]: settings.timingAnchor,
         [ENV.accounts]: accounts.join(","),
         [ENV.regions]: settings.regions.join(","),
         [ENV.memberRoleName]: memberRoleName,

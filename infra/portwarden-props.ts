@@ -20,6 +20,7 @@ import { InputError } from "../lib/errors/errors.ts";
 import { PortSet } from "../lib/ports/port-set.ts";
 import { DEFAULT_PORT_SPEC, parsePortSpec } from "../lib/ports/port-spec.ts";
 import { DEFAULT_BASELINE_POLICY } from "../lib/round/notify-stage.ts";
+import { DEFAULT_TIMING_ANCHOR, parseTimingAnchor } from "../lib/scan/timing-anchor.ts";
 import { checkRoundBudget } from "./round-budget.ts";
 
 export interface PortwardenProps {
@@ -79,6 +80,11 @@ export interface PortwardenProps {
    * per hour is assumed). 0: off. Ignored with `ports: "all"`. Default: 24.
    */
   readonly coveragePeriodHours?: number;
+  /**
+   * Where nodes that answer nothing borrow an RTT from (README, "The scan engine"): `region-endpoint`
+   * (each public node's region's EC2 endpoint, port 443), `off`, or `HOST:PORT`. Default: `region-endpoint`.
+   */
+  readonly timingAnchor?: string;
   /** Percent of scan batches that may fail before the round fails. Default: 10. */
   readonly toleratedFailurePercentage?: number;
   /** A round (one execution) is stopped after this long (5 minutes to 24 hours). Default: 50 minutes. */
@@ -113,6 +119,11 @@ export type ResolvedPortwardenProps = Required<Omit<PortwardenProps, "pagerUrl" 
   /** Coverage slices per full range (0: off), from coveragePeriodHours and the schedule. */
   readonly coverageSlices: number;
 };
+
+function checkTimingAnchor(text: string): string {
+  parseTimingAnchor(text, "timingAnchor");
+  return text.trim();
+}
 
 const RATE = /^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$/;
 const CRON = /^cron\((\S+ ){5}\S+\)$/;
@@ -278,6 +289,7 @@ export function resolvePortwardenProps(
     expectedNodes,
     coveragePeriodHours,
     coverageSlices,
+    timingAnchor: checkTimingAnchor(props.timingAnchor ?? DEFAULT_TIMING_ANCHOR),
     toleratedFailurePercentage: checkRange(
       "toleratedFailurePercentage",
       props.toleratedFailurePercentage ?? 10,

@@ -208,7 +208,7 @@ export class Portwarden extends Construct {
       logRetention: settings.logRetention,
       memorySize: settings.scannerMemoryMb,
       timeout: settings.scannerTimeout,
-      environment: { [ENV.portSpec]: settings.ports },
+      environment: { [ENV.portSpec]: settings.ports, [ENV.timingAnchor]: settings.timingAnchor },
     }).bindStateTable(this.stateTable, SCAN_STAGE_METHODS);
     this.notifyFunction = new ScannerFunction(this, "Notify", {
       handlerName: "notify",
