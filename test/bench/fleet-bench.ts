@@ -205,11 +205,12 @@ for (const memoryMb of MEMORY) {
       }
     if (memoryMb === MEMORY[0]) {
       const largest = Math.max(...BATCHES);
-      for (const mix of MIX_NAMES.flatMap((name) => OTHER_MIXES[name] ?? [])) {
-        const r = runBatch(mix, memoryMb, cgroup.name, largest, false);
-        runs.push(r);
-        report(r);
-      }
+      for (const mix of MIX_NAMES.flatMap((name) => OTHER_MIXES[name] ?? []))
+        for (const coverage of COVERAGE) {
+          const r = runBatch(mix, memoryMb, cgroup.name, largest, coverage);
+          runs.push(r);
+          report(r);
+        }
     }
   } finally {
     cgroup.remove();
@@ -267,13 +268,13 @@ for (const { hourly, withSlice } of options) {
     }
   }
 }
-const others = runs.filter((r) => r.mix !== TYPICAL.name);
+const others = runs.filter((r) => r.mix !== TYPICAL.name && !r.coverage);
 if (others.length > 0) {
   console.log("\nWhole fleet of one mix (hourly, Standard children, 10,000 nodes):");
-  console.log("| mix | memory MB | batch | handler s | Lambda | total / month |");
-  console.log("|---|---|---|---|---|---|");
+  console.log("| mix | memory MB | batch | handler s | Lambda | total / month | + daily full range |");
+  console.log("|---|---|---|---|---|---|---|");
   for (const r of others) {
-    const cost = monthlyCost({
+    const pricing: FleetPricing = {
       nodes: 10_000,
       batch: r.batch,
       memoryMb: r.memoryMb,
@@ -281,9 +282,14 @@ if (others.length > 0) {
       initSeconds: r.wallS - r.handlerS,
       concurrency: CONCURRENCY,
       expressChildren: false,
-    });
+    };
+    const cost = monthlyCost(pricing);
+    const withSlice = runs.find((c) => c.coverage && c.mix === r.mix && c.memoryMb === r.memoryMb);
+    const slice = withSlice
+      ? monthlyCost({ ...pricing, batchSeconds: withSlice.handlerS }).total - cost.total
+      : Number.NaN;
     console.log(
-      `| ${r.mix} | ${r.memoryMb} | ${r.batch} | ${fmt(r.handlerS)} | $${fmt(cost.lambda)} | **$${fmt(cost.total)}** |`,
+      `| ${r.mix} | ${r.memoryMb} | ${r.batch} | ${fmt(r.handlerS)} | $${fmt(cost.lambda)} | **$${fmt(cost.total)}** | +$${fmt(slice)} |`,
     );
   }
 }
