@@ -8,7 +8,7 @@ import type { PortSet } from "../lib/ports/port-set.ts";
 import { parsePortSpec } from "../lib/ports/port-spec.ts";
 import { probeOpenPorts } from "../lib/probes/probe-open-ports.ts";
 import { scanHosts } from "../lib/scan/scanner.ts";
-import { parseTimingAnchor } from "../lib/scan/timing-anchor.ts";
+import { parseTimingAnchor } from "../lib/scan/timing-anchor-setting.ts";
 import {
   alertNotifier,
   lambdaClients,

@@ -9,7 +9,7 @@ import { probeOpenPorts } from "../lib/probes/probe-open-ports.ts";
 import { type RoundDeps, scanTargets, targetFailure } from "../lib/round/scan-stage.ts";
 import { parseScanTargets } from "../lib/round/targets.ts";
 import { scanHosts } from "../lib/scan/scanner.ts";
-import { parseTimingAnchor } from "../lib/scan/timing-anchor.ts";
+import { parseTimingAnchor } from "../lib/scan/timing-anchor-setting.ts";
 import { lambdaClients, once, readEnvironment, stageDeadline, stateStore } from "./environment.ts";
 import { instrumented, logger, recordScanMetrics } from "./observability.ts";
 

@@ -20,7 +20,7 @@ import { InputError } from "../lib/errors/errors.ts";
 import { PortSet } from "../lib/ports/port-set.ts";
 import { DEFAULT_PORT_SPEC, parsePortSpec } from "../lib/ports/port-spec.ts";
 import { DEFAULT_BASELINE_POLICY } from "../lib/round/notify-stage.ts";
-import { DEFAULT_TIMING_ANCHOR, parseTimingAnchor } from "../lib/scan/timing-anchor.ts";
+import { DEFAULT_TIMING_ANCHOR, parseTimingAnchor } from "../lib/scan/timing-anchor-setting.ts";
 import { checkRoundBudget } from "./round-budget.ts";
 
 export interface PortwardenProps {

@@ -37,7 +37,7 @@ import {
   targetsFromInventory,
 } from "../round/targets.ts";
 import { resolveTargets, scanHosts } from "../scan/scanner.ts";
-import { DEFAULT_TIMING_ANCHOR, parseTimingAnchor } from "../scan/timing-anchor.ts";
+import { DEFAULT_TIMING_ANCHOR, parseTimingAnchor } from "../scan/timing-anchor-setting.ts";
 import { withSecurityHub } from "../securityhub/destination.ts";
 import { DynamoStateStore } from "../state/dynamo-state-store.ts";
 import { DEFAULT_STATE_PATH, FileStateStore } from "../state/file-state-store.ts";

@@ -4,7 +4,7 @@ import { ALLOW_INTERNAL, refuseNamedForbidden } from "../net/address-policy.ts";
 import { DEFAULT_PORT_SPEC, parsePortSpec } from "../ports/port-spec.ts";
 import { MAX_TARGET_ADDRESSES, parseTargetList } from "../round/targets.ts";
 import { DEFAULT_TUNING, MAX_SOCKET_BUDGET, scanHosts } from "../scan/scanner.ts";
-import { parseTimingAnchor } from "../scan/timing-anchor.ts";
+import { parseTimingAnchor } from "../scan/timing-anchor-setting.ts";
 import type { ScanResult } from "../scan/types.ts";
 import { sanitizeDeep } from "../text/sanitize.ts";
 import { parseCommandArgs } from "./args.ts";

@@ -20,7 +20,11 @@ import type { ExposureRecord, Finding } from "../findings/types.ts";
 import { type AddressPolicy, addressRefusal, PUBLIC_ONLY } from "../net/address-policy.ts";
 import type { PortSet } from "../ports/port-set.ts";
 import type { ProbeOpenPorts, ProbeResult } from "../probes/types.ts";
-import { anchorsForTargets, DEFAULT_TIMING_ANCHOR, type TimingAnchorSetting } from "../scan/timing-anchor.ts";
+import {
+  anchorsForTargets,
+  DEFAULT_TIMING_ANCHOR,
+  type TimingAnchorSetting,
+} from "../scan/timing-anchor-setting.ts";
 import type { ScanOptions, ScanProgress, ScanResult } from "../scan/types.ts";
 import { StaleRecordError, type StateStore } from "../state/types.ts";
 import { safeText } from "../text/sanitize.ts";

@@ -11,7 +11,7 @@ import { ALLOW_INTERNAL } from "../../lib/net/address-policy.ts";
 import { parsePortSpec } from "../../lib/ports/port-spec.ts";
 import { probeOpenPorts } from "../../lib/probes/probe-open-ports.ts";
 import { scanHosts } from "../../lib/scan/scanner.ts";
-import { parseTimingAnchor } from "../../lib/scan/timing-anchor.ts";
+import { parseTimingAnchor } from "../../lib/scan/timing-anchor-setting.ts";
 import type { ScanResult } from "../../lib/scan/types.ts";
 import { MemoryStateStore } from "../../lib/state/memory-state-store.ts";
 

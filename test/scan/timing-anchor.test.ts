@@ -2,12 +2,12 @@ import { describe, expect, it } from "vitest";
 import { InputError } from "../../lib/errors/errors.ts";
 import { PortSet } from "../../lib/ports/port-set.ts";
 import { scanTargets } from "../../lib/round/scan-stage.ts";
+import { AnchorEstimate } from "../../lib/scan/timing-anchor.ts";
 import {
-  AnchorEstimate,
   anchorsForTargets,
   parseTimingAnchor,
   regionEndpoint,
-} from "../../lib/scan/timing-anchor.ts";
+} from "../../lib/scan/timing-anchor-setting.ts";
 import type { ScanOptions } from "../../lib/scan/types.ts";
 import { MemoryStateStore } from "../../lib/state/memory-state-store.ts";
 
