@@ -227,6 +227,24 @@ const options = typical
   });
 /** The construct's default maxConcurrency (infra/portwarden-props.ts). */
 const CONCURRENCY = Number(values.concurrency ?? 100);
+
+/** Monthly cost of hourly rounds from one batch run, and what the coverage slice's run adds. */
+function costWithSlice(hourly: BatchRun, withSlice: BatchRun | undefined, nodes: number, express: boolean) {
+  const pricing: FleetPricing = {
+    nodes,
+    batch: hourly.batch,
+    memoryMb: hourly.memoryMb,
+    batchSeconds: hourly.handlerS,
+    initSeconds: hourly.wallS - hourly.handlerS,
+    concurrency: CONCURRENCY,
+    expressChildren: express,
+  };
+  const cost = monthlyCost(pricing);
+  const slice = withSlice
+    ? monthlyCost({ ...pricing, batchSeconds: withSlice.handlerS }).total - cost.total
+    : Number.NaN;
+  return { cost, slice };
+}
 console.log(
   `\nMonthly cost (us-east-1 list prices, ${PRICES.roundsPerMonth} hourly rounds, concurrency ${CONCURRENCY}):`,
 );
@@ -239,19 +257,7 @@ for (const { hourly, withSlice } of options) {
   for (const express of [false, true]) {
     if (express && hourly.wallS > 240) continue; // Express children stop at 5 minutes: keep a margin
     for (const nodes of [100, 1000, 10_000]) {
-      const pricing: FleetPricing = {
-        nodes,
-        batch: hourly.batch,
-        memoryMb: hourly.memoryMb,
-        batchSeconds: hourly.handlerS,
-        initSeconds: hourly.wallS - hourly.handlerS,
-        concurrency: CONCURRENCY,
-        expressChildren: express,
-      };
-      const cost = monthlyCost(pricing);
-      const slice = withSlice
-        ? monthlyCost({ ...pricing, batchSeconds: withSlice.handlerS }).total - cost.total
-        : Number.NaN;
+      const { cost, slice } = costWithSlice(hourly, withSlice, nodes, express);
       // The slice rounds are the longest: the round must fit with them.
       const minutes = roundMinutes(
         nodes,
@@ -274,20 +280,8 @@ if (others.length > 0) {
   console.log("| mix | memory MB | batch | handler s | Lambda | total / month | + daily full range |");
   console.log("|---|---|---|---|---|---|---|");
   for (const r of others) {
-    const pricing: FleetPricing = {
-      nodes: 10_000,
-      batch: r.batch,
-      memoryMb: r.memoryMb,
-      batchSeconds: r.handlerS,
-      initSeconds: r.wallS - r.handlerS,
-      concurrency: CONCURRENCY,
-      expressChildren: false,
-    };
-    const cost = monthlyCost(pricing);
     const withSlice = runs.find((c) => c.coverage && c.mix === r.mix && c.memoryMb === r.memoryMb);
-    const slice = withSlice
-      ? monthlyCost({ ...pricing, batchSeconds: withSlice.handlerS }).total - cost.total
-      : Number.NaN;
+    const { cost, slice } = costWithSlice(r, withSlice, 10_000, false);
     console.log(
       `| ${r.mix} | ${r.memoryMb} | ${r.batch} | ${fmt(r.handlerS)} | $${fmt(cost.lambda)} | **$${fmt(cost.total)}** | +$${fmt(slice)} |`,
     );
