@@ -1,4 +1,6 @@
 import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { App } from "aws-cdk-lib";
 import { describe, expect, it } from "vitest";
@@ -74,12 +76,19 @@ describe("unknown context keys", () => {
 });
 
 describe("npx cdk synth with a bad context (the real CLI)", () => {
-  const synth = (...context: string[]) =>
-    spawnSync("npx", ["cdk", "synth", "--quiet", ...context.flatMap((c) => ["-c", c])], {
-      cwd: join(import.meta.dirname, "..", ".."),
-      encoding: "utf8",
-      timeout: 120_000,
-    });
+  // Its own output directory: a synth running elsewhere in the checkout holds a lock on cdk.out.
+  const synth = (...context: string[]) => {
+    const output = mkdtempSync(join(tmpdir(), "pw-cdk-out-"));
+    try {
+      return spawnSync(
+        "npx",
+        ["cdk", "synth", "--quiet", "--output", output, ...context.flatMap((c) => ["-c", c])],
+        { cwd: join(import.meta.dirname, "..", ".."), encoding: "utf8", timeout: 120_000 },
+      );
+    } finally {
+      rmSync(output, { recursive: true, force: true });
+    }
+  };
 
   it.each([
     [
