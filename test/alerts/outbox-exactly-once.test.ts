@@ -10,10 +10,11 @@ import { notifyPending } from "../../lib/round/notify-stage.ts";
 import { runRound } from "../../lib/round/run-round.ts";
 import { targetsFromHosts } from "../../lib/round/targets.ts";
 import { DynamoStateStore } from "../../lib/state/dynamo-state-store.ts";
-import { createStateTable } from "../state/dynamo-table.ts";
+import { createStateTable, recordCommands } from "../state/dynamo-table.ts";
 import { pendingRecords } from "../state/records.ts";
 import { freePort, type Moto, startMoto } from "../support/moto.ts";
 import { countById, receiveAllBodies, topicWithQueue } from "../support/sns-queue.ts";
+import { seedPendingAlerts } from "./fixtures/outbox-seed.ts";
 
 // Concurrent publishers on one DynamoDB table and one topic (moto). What reaches the subscribed
 // queue is what was sent: each alert id must arrive exactly once.
@@ -72,6 +73,23 @@ describe("outbox publishing on DynamoDB + SNS (moto)", () => {
     expect([...counts.values()].filter((n) => n > 1)).toEqual([]);
     expect(results.reduce((n, r) => n + r.published, 0)).toBe(120);
     expect(await store().listPendingAlerts()).toEqual([]);
+  });
+
+  it("reads the outbox in pages of 1,000 records: one Query for 250 alerts, not one per 100", async () => {
+    // Prepare
+    const { topicArn } = await topicWithQueue(sns, sqs, "alerts");
+    await seedPendingAlerts(dynamo, TABLE, 250);
+    const commands = recordCommands(dynamo);
+    // Act
+    const result = await notifyPending(
+      { store: store(), notifier: new SnsNotifier({ client: sns, topicArn }) },
+      summary,
+      { baseline: false },
+    );
+    // Assess: readMarks, then one Query per outbox partition (new, escalated, de-escalated,
+    // resolved); pages of 100 take 7 (three on "new").
+    expect(result.published).toBe(250);
+    expect(commands.filter((name) => name === "QueryCommand")).toHaveLength(5);
   });
 
   it("leaves an alert claimed by a live publisher alone and takes it over once the lease ran out", async () => {
