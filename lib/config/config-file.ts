@@ -4,7 +4,7 @@ import { accountIdSchema } from "../contracts/aws-identifiers.ts";
 import { CLUSTER_NAME_MAX_CHARS } from "../contracts/limits.ts";
 import { errorMessage, InputError } from "../errors/errors.ts";
 import { isIpOrCidr } from "../net/cidr.ts";
-import { nonEmptyPortSetSchema } from "../ports/port-spec.ts";
+import { nonEmptyPortSetSchema } from "../ports/port-set-schema.ts";
 import type { Suppression } from "./suppressions.ts";
 import { boundedText, parseInput } from "./zod-input.ts";
 

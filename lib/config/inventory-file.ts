@@ -19,7 +19,7 @@ import {
 import { nodeTagsInputSchema } from "../discovery/node-tags.ts";
 import type { ClusterInventory, Inventory, InventoryRejection, NodeInventory } from "../discovery/types.ts";
 import { isIpOrCidr } from "../net/cidr.ts";
-import { portSetSchema } from "../ports/port-spec.ts";
+import { portSetSchema } from "../ports/port-set-schema.ts";
 import { readJsonFile } from "./config-file.ts";
 import { boundedText, describeIssue, fieldPath, parseInput } from "./zod-input.ts";
 

@@ -12,7 +12,7 @@ export const MAX_PORT = 65535;
  * "1-65535" costs one range, not 65,535 numbers.
  *
  * The value the domain passes around: a port SPEC is parsed once where it enters (lib/ports/
- * port-spec.ts: `parsePortSpec`, `portSetSchema`) and written back as its canonical SPEC by
+ * port-spec.ts: `parsePortSpec`; port-set-schema.ts: `portSetSchema`) and written back as its canonical SPEC by
  * `toSpec()`, which `toJSON()` makes the JSON form: every JSON seam (S3 targets, Map items, state
  * files, `inventory --json`) carries the same text as before.
  */

@@ -1,6 +1,4 @@
-import { z } from "zod";
 import { KUBERNETES_PORTS } from "../catalog/kubernetes-ports.ts";
-import { PORT_SPEC_MAX_CHARS } from "../contracts/limits.ts";
 import { InputError } from "../errors/errors.ts";
 import { MAX_PORT, MIN_PORT, type PortRange, PortSet } from "./port-set.ts";
 
@@ -72,30 +70,3 @@ export function parsePortSpec(spec: string, field = "ports"): PortSet {
 export function parsePortList(spec: string, field = "ports"): PortSet {
   return spec.trim() === "" ? PortSet.EMPTY : parsePortSpec(spec, field);
 }
-
-const SPEC_EXAMPLE = "is not a port SPEC (e.g. '22,443,30000-32767')";
-
-function portSetFromText(parse: (spec: string) => PortSet) {
-  return z
-    .string()
-    .max(PORT_SPEC_MAX_CHARS)
-    .transform((text, ctx): PortSet => {
-      try {
-        return parse(text);
-      } catch (error) {
-        if (!(error instanceof InputError)) throw error;
-        ctx.issues.push({ code: "custom", input: text, message: SPEC_EXAMPLE });
-        return z.NEVER;
-      }
-    });
-}
-
-/**
- * A port SPEC on the wire (JSON, files, events) parsed into a PortSet; "" is the empty set. The
- * wire form is the text `PortSet.toJSON()` writes, so a value survives any JSON seam unchanged.
- * An error names the field: `targets[3].internetAllowed: '22-' is not a port SPEC (...)`.
- */
-export const portSetSchema = portSetFromText((text) => parsePortList(text));
-
-/** A port SPEC that must name at least one port (a suppression's `ports`): "" is refused. */
-export const nonEmptyPortSetSchema = portSetFromText((text) => parsePortSpec(text));

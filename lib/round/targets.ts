@@ -18,7 +18,7 @@ import { InputError } from "../errors/errors.ts";
 import { endpointFindings } from "../exposure/eks-endpoint.ts";
 import type { Finding, NodeContext } from "../findings/types.ts";
 import type { PortSet } from "../ports/port-set.ts";
-import { portSetSchema } from "../ports/port-spec.ts";
+import { portSetSchema } from "../ports/port-set-schema.ts";
 
 /** One address to scan, with what we know about where it lives and what its security groups allow. */
 export interface ScanTarget extends NodeContext {

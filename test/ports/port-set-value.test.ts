@@ -4,12 +4,8 @@ import { z } from "zod";
 import { parseInput } from "../../lib/config/zod-input.ts";
 import { InputError } from "../../lib/errors/errors.ts";
 import { MAX_PORT, MIN_PORT, PortSet } from "../../lib/ports/port-set.ts";
-import {
-  nonEmptyPortSetSchema,
-  parsePortList,
-  parsePortSpec,
-  portSetSchema,
-} from "../../lib/ports/port-spec.ts";
+import { nonEmptyPortSetSchema, portSetSchema } from "../../lib/ports/port-set-schema.ts";
+import { parsePortList, parsePortSpec } from "../../lib/ports/port-spec.ts";
 
 /** Up to 40 ranges anywhere in 1-65535, overlapping or adjacent at times, some wide. */
 const ranges = fc.array(
