@@ -5,7 +5,7 @@ import { memberInventoryReader } from "../lib/events/member-inventory.ts";
 import { type RescanDeps, rescanAfterChanges } from "../lib/events/rescan.ts";
 import { changeEventsFromSqs } from "../lib/events/sqs-batch.ts";
 import type { PortSet } from "../lib/ports/port-set.ts";
-import { parsePortSpec } from "../lib/ports/port-spec.ts";
+import { DEFAULT_PORT_SPEC, parsePortSpec } from "../lib/ports/port-spec.ts";
 import { probeOpenPorts } from "../lib/probes/probe-open-ports.ts";
 import { scanHosts } from "../lib/scan/scanner.ts";
 import { parseTimingAnchor } from "../lib/scan/timing-anchor-setting.ts";
@@ -68,7 +68,7 @@ export const rescanDeps = once((): RescanHandlerDeps => {
     store: stateStore(env, clients),
     notifier: alertNotifier(env, clients),
     inventoryRegion: memberInventoryReader(credentials, [], { instrument: traceClient }),
-    ports: parsePortSpec(env[ENV.portSpec] ?? "kubernetes", `environment.${ENV.portSpec}`),
+    ports: parsePortSpec(env[ENV.portSpec] ?? DEFAULT_PORT_SPEC, `environment.${ENV.portSpec}`),
     accounts: list(env[ENV.accounts]),
     regions: list(env[ENV.regions]),
     timingAnchor: parseTimingAnchor(

@@ -175,17 +175,11 @@ function admitted(ip: string, addresses: AddressPolicy): boolean {
   return addressRefusal(ip, addresses) === undefined;
 }
 
-interface ReadInterface {
-  inventory: NetworkInterfaceInventory;
-  internet: PortSet;
-  publicCidrs: PortSet;
-}
-
 function interfaceInventory(
   eni: InstanceNetworkInterface,
   groups: Map<string, SecurityGroup>,
   addresses: AddressPolicy,
-): ReadInterface {
+): NetworkInterfaceInventory {
   const publicIps = new Set<string>();
   const publicIp = eni.Association?.PublicIp;
   if (publicIp && admitted(publicIp, addresses)) publicIps.add(publicIp);
@@ -200,15 +194,11 @@ function interfaceInventory(
   // A group we could not read is ignored rather than guessed: the scan still shows what is open.
   const ingress = analyzeIngress(securityGroupIds.map((id) => groups.get(id)).filter((g) => g !== undefined));
   return {
-    inventory: {
-      id: eni.NetworkInterfaceId ?? "",
-      publicIps: [...publicIps],
-      securityGroupIds,
-      internetAllowed: ingress.internet,
-      publicCidrAllowed: ingress.publicCidrs,
-    },
-    internet: ingress.internet,
-    publicCidrs: ingress.publicCidrs,
+    id: eni.NetworkInterfaceId ?? "",
+    publicIps: [...publicIps],
+    securityGroupIds,
+    internetAllowed: ingress.internet,
+    publicCidrAllowed: ingress.publicCidrs,
   };
 }
 
@@ -240,17 +230,17 @@ function nodeInventory(
   let internet = PortSet.EMPTY;
   let publicCidrs = PortSet.EMPTY;
   for (const eni of interfaces) {
-    internet = internet.union(eni.internet);
-    publicCidrs = publicCidrs.union(eni.publicCidrs);
+    internet = internet.union(eni.internetAllowed);
+    publicCidrs = publicCidrs.union(eni.publicCidrAllowed ?? PortSet.EMPTY);
   }
   const tags = selectNodeTags(instance.Tags, extraTagKeys);
   return {
     instanceId: instance.InstanceId ?? "",
     ...(tags ? { tags } : {}),
     privateIps: [...privateIps],
-    publicIps: [...new Set(interfaces.flatMap((i) => i.inventory.publicIps))],
+    publicIps: [...new Set(interfaces.flatMap((i) => i.publicIps))],
     internetAllowed: internet,
     publicCidrAllowed: publicCidrs.subtract(internet),
-    interfaces: interfaces.map((i) => i.inventory),
+    interfaces,
   };
 }
