@@ -12,19 +12,41 @@ export interface Moto {
 }
 
 const LOCAL_VENV_PYTHON = join(import.meta.dirname, "..", "..", ".venv-moto", "bin", "python3");
+const LOCAL_VENV_SERVER = join(import.meta.dirname, "..", "..", ".venv-moto", "bin", "moto_server");
 const SERIAL_SERVER = join(import.meta.dirname, "moto_serial_server.py");
 const INSTALL_HINT =
   "moto not found (no Python that imports moto.server). Install it with: python3 -m venv .venv-moto && .venv-moto/bin/pip install 'moto[server]==5.2.1'";
 
-/** The Python of `moto_server` on the PATH (pip/pipx script: its shebang), else python3, else the local venv's. */
-function motoPython(): string {
+/**
+ * How to start moto: the serial server (moto_serial_server.py) under the Python of `moto_server`
+ * on the PATH (its shebang, `#!/usr/bin/env python3` included), else python3, else the local venv's.
+ * Where no Python imports moto but a `moto_server` runs, that plain server is used with a warning:
+ * the tests then lose the one-request-at-a-time guarantee, not their AWS API.
+ */
+let motoCommand: { command: string; args: (port: number) => string[] } | undefined;
+
+function motoLauncher(): { command: string; args: (port: number) => string[] } {
+  if (motoCommand) return motoCommand;
   const script = spawnSync("sh", ["-c", "command -v moto_server"], { encoding: "utf8" }).stdout.trim();
   const shebang = script
-    ? /^#!(\S*python[\d.]*)\s*$/.exec(readFileSync(script, "utf8").split("\n")[0] ?? "")
+    ? /^#!\s*(?:\/usr\/bin\/env\s+)?(\S*python[\d.]*)\s*$/.exec(
+        readFileSync(script, "utf8").split("\n")[0] ?? "",
+      )
     : null;
   for (const python of [shebang?.[1], "python3", LOCAL_VENV_PYTHON]) {
     if (!python || (python.startsWith("/") && !existsSync(python))) continue;
-    if (spawnSync(python, ["-c", "import moto.server"], { stdio: "ignore" }).status === 0) return python;
+    if (spawnSync(python, ["-c", "import moto.server"], { stdio: "ignore" }).status === 0) {
+      motoCommand = { command: python, args: (port) => [SERIAL_SERVER, "127.0.0.1", String(port)] };
+      return motoCommand;
+    }
+  }
+  for (const binary of [script, LOCAL_VENV_SERVER]) {
+    if (!binary || !existsSync(binary)) continue;
+    process.stderr.write(
+      `moto: no Python here imports moto.server, so ${binary} runs without the request lock (conditional writes may race)\n`,
+    );
+    motoCommand = { command: binary, args: (port) => ["-H", "127.0.0.1", "-p", String(port)] };
+    return motoCommand;
   }
   throw new Error(INSTALL_HINT);
 }
@@ -64,7 +86,8 @@ export async function startMoto(): Promise<Moto> {
   const port = await freePort();
   const endpoint = `http://127.0.0.1:${port}`;
   // moto's server behind one lock (see moto_serial_server.py): conditional writes stay atomic.
-  const child = spawn(motoPython(), [SERIAL_SERVER, "127.0.0.1", String(port)], {
+  const launcher = motoLauncher();
+  const child = spawn(launcher.command, launcher.args(port), {
     stdio: ["ignore", "pipe", "pipe"],
   });
   let log = "";
