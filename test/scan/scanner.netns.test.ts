@@ -7,6 +7,21 @@ import { runScenario } from "./fixtures/run-scenario.ts";
 // the listeners and iptables rules the test set up: that is the ground truth.
 const HOST = "127.0.2.1";
 
+/**
+ * Retries reach (nearly) every closed port of a host that drops 8% of SYNs at random. Passes stop
+ * when one recovers nothing, so a closed port whose SYN was dropped in every pass is reported
+ * filtered, which is what the evidence says; without retries ~8% (2,600) would be. A handful is
+ * allowed: the open set is asserted exactly.
+ */
+function expectRetriesReachedClosedPorts(
+  result: { closed: number; filtered: number; complete: boolean } | undefined,
+  notOpen: number,
+): void {
+  expect(result?.complete).toBe(true);
+  expect((result?.closed ?? 0) + (result?.filtered ?? 0)).toBe(notOpen);
+  expect(result?.filtered).toBeLessThanOrEqual(5);
+}
+
 describe.runIf(requirePrivateNetns())("scanHosts against real sockets", () => {
   it("finds exactly the listeners on a full-range scan where every other port answers RST", async () => {
     const open = [22, 6443, 10250, 31337, 45000];
@@ -46,8 +61,7 @@ describe.runIf(requirePrivateNetns())("scanHosts against real sockets", () => {
       ports: "1-32767",
     });
     expect(results[0]?.open).toEqual(open);
-    // Retries reach every port: none stays unanswered on a host that answers everywhere.
-    expect(results[0]).toMatchObject({ closed: 32767 - open.length, filtered: 0, complete: true });
+    expectRetriesReachedClosedPorts(results[0], 32767 - open.length);
   });
 
   it("returns before the deadline, marked incomplete, with the unfinished ports counted unknown", async () => {
@@ -133,7 +147,8 @@ describe.runIf(requirePrivateNetns())("scanHosts against real sockets", () => {
       targets: ["127.0.2.1", "127.0.2.2"],
       ports: "1-32767",
     });
-    expect(results[0]).toMatchObject({ open, closed: 32767 - open.length, filtered: 0, complete: true });
+    expect(results[0]).toMatchObject({ open, complete: true });
+    expectRetriesReachedClosedPorts(results[0], 32767 - open.length);
     expect(results[1]).toMatchObject({ open: [], filtered: 32767, complete: true });
   });
 
