@@ -3,11 +3,11 @@ import { join } from "node:path";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { SNSClient } from "@aws-sdk/client-sns";
 import { SQSClient } from "@aws-sdk/client-sqs";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { DynamoStateStore } from "../../lib/state/dynamo-state-store.ts";
 import { createStateTable } from "../state/dynamo-table.ts";
 import { pendingRecords } from "../state/records.ts";
-import { type Moto, startMoto } from "../support/moto.ts";
+import { useMoto } from "../support/moto.ts";
 import { countById, receiveAllBodies, topicWithQueue } from "../support/sns-queue.ts";
 import { seedPendingAlerts } from "./fixtures/outbox-seed.ts";
 
@@ -40,14 +40,7 @@ function startDrainer(topicArn: string): {
 }
 
 describe("draining a large outbox across a SIGKILL (moto)", () => {
-  let moto: Moto;
-
-  beforeAll(async () => {
-    moto = await startMoto();
-  });
-  afterAll(async () => {
-    await moto.stop();
-  });
+  useMoto();
 
   it(`sends all ${ALERTS} alerts, none lost, at most one batch twice`, { timeout: 300_000 }, async () => {
     // Prepare

@@ -1,7 +1,7 @@
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { SNSClient } from "@aws-sdk/client-sns";
 import { SQSClient } from "@aws-sdk/client-sqs";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { SnsNotifier } from "../../lib/alerts/sns-notifier.ts";
 import type { RoundSummary } from "../../lib/alerts/types.ts";
 import { ALLOW_INTERNAL } from "../../lib/net/address-policy.ts";
@@ -12,7 +12,7 @@ import { targetsFromHosts } from "../../lib/round/targets.ts";
 import { DynamoStateStore } from "../../lib/state/dynamo-state-store.ts";
 import { createStateTable, recordCommands } from "../state/dynamo-table.ts";
 import { pendingRecords } from "../state/records.ts";
-import { freePort, type Moto, startMoto } from "../support/moto.ts";
+import { freePort, useMoto } from "../support/moto.ts";
 import { countById, receiveAllBodies, topicWithQueue } from "../support/sns-queue.ts";
 import { seedPendingAlerts } from "./fixtures/outbox-seed.ts";
 
@@ -31,17 +31,11 @@ const summary: RoundSummary = {
 };
 
 describe("outbox publishing on DynamoDB + SNS (moto)", () => {
-  let moto: Moto;
+  const moto = useMoto();
   let dynamo: DynamoDBClient;
   let sns: SNSClient;
   let sqs: SQSClient;
 
-  beforeAll(async () => {
-    moto = await startMoto();
-  });
-  afterAll(async () => {
-    await moto.stop();
-  });
   beforeEach(async () => {
     await moto.reset();
     dynamo = new DynamoDBClient({ region: "us-east-1" });

@@ -7,7 +7,7 @@ import {
   ReceiveMessageCommand,
   SQSClient,
 } from "@aws-sdk/client-sqs";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { AlertMessageV1 } from "../../lib/alerts/format.ts";
 import { SnsNotifier } from "../../lib/alerts/sns-notifier.ts";
 import { ALLOW_INTERNAL } from "../../lib/net/address-policy.ts";
@@ -17,7 +17,7 @@ import { targetsFromHosts } from "../../lib/round/targets.ts";
 import type { ScanOptions, ScanResult } from "../../lib/scan/types.ts";
 import { DynamoStateStore } from "../../lib/state/dynamo-state-store.ts";
 import { createStateTable, recordCommands } from "../state/dynamo-table.ts";
-import { type Moto, startMoto } from "../support/moto.ts";
+import { useMoto } from "../support/moto.ts";
 
 // The production adapters (DynamoDB state + SNS) under the real round pipeline. The scanner is a
 // table of open ports (no sockets): what is under test is state, outbox and delivery.
@@ -35,18 +35,12 @@ function scanOf(open: number[]) {
 }
 
 describe("a round on DynamoDB state with SNS alerts (moto)", () => {
-  let moto: Moto;
+  const moto = useMoto();
   let dynamo: DynamoDBClient;
   let sns: SNSClient;
   let sqs: SQSClient;
   let topicArn: string;
 
-  beforeAll(async () => {
-    moto = await startMoto();
-  });
-  afterAll(async () => {
-    await moto.stop();
-  });
   beforeEach(async () => {
     await moto.reset();
     dynamo = new DynamoDBClient({ region: "us-east-1" });

@@ -1,11 +1,11 @@
 import { CreateTopicCommand, SNSClient } from "@aws-sdk/client-sns";
 import { SQSClient } from "@aws-sdk/client-sqs";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { AlertMessageV1 } from "../../lib/alerts/format.ts";
 import { SnsNotifier } from "../../lib/alerts/sns-notifier.ts";
 import type { RoundSummary } from "../../lib/alerts/types.ts";
 import { InputError } from "../../lib/errors/errors.ts";
-import { type Moto, startMoto } from "../support/moto.ts";
+import { useMoto } from "../support/moto.ts";
 import { receiveAllMessages, subscribeQueue } from "../support/sns-queue.ts";
 import { alertEvent } from "./events.ts";
 
@@ -21,16 +21,10 @@ const summary: RoundSummary = {
 };
 
 describe("SnsNotifier against moto (SNS → SQS with raw delivery)", () => {
-  let moto: Moto;
+  const moto = useMoto();
   let sns: SNSClient;
   let sqs: SQSClient;
 
-  beforeAll(async () => {
-    moto = await startMoto();
-  });
-  afterAll(async () => {
-    await moto.stop();
-  });
   beforeEach(async () => {
     await moto.reset();
     sns = new SNSClient({ region: "us-east-1" });

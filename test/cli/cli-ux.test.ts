@@ -7,7 +7,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { main } from "../../lib/cli/main.ts";
 import type { Inventory } from "../../lib/discovery/types.ts";
 import { createStateTable } from "../state/dynamo-table.ts";
-import { freePort, type Moto, startMoto } from "../support/moto.ts";
+import { freePort, useMoto } from "../support/moto.ts";
 import { capture, REPO, runCli } from "./support.ts";
 
 // The CLI as an operator meets it, without scanning: inventories whose only finding is a public
@@ -249,13 +249,7 @@ describe("colour only where wanted", () => {
 });
 
 describe("AWS side (moto)", () => {
-  let moto: Moto;
-  beforeAll(async () => {
-    moto = await startMoto();
-  });
-  afterAll(async () => {
-    await moto.stop();
-  });
+  const moto = useMoto();
   beforeEach(async () => {
     await moto.reset();
   });

@@ -9,7 +9,7 @@ import type { Inventory } from "../../lib/discovery/types.ts";
 import { PortSet } from "../../lib/ports/port-set.ts";
 import { DynamoStateStore } from "../../lib/state/dynamo-state-store.ts";
 import { createStateTable } from "../state/dynamo-table.ts";
-import { type Moto, startMoto } from "../support/moto.ts";
+import { useMoto } from "../support/moto.ts";
 
 // `portwarden run` without scanning: bad input, and inventories whose nodes have no public IP, so
 // the only findings are cluster-level (a public EKS endpoint) and no packet is ever sent.
@@ -230,13 +230,7 @@ describe("portwarden run --inventory with the file store", () => {
 });
 
 describe("portwarden run --table --sns-topic-arn (moto)", () => {
-  let moto: Moto;
-  beforeAll(async () => {
-    moto = await startMoto();
-  });
-  afterAll(async () => {
-    await moto.stop();
-  });
+  const moto = useMoto();
   beforeEach(async () => {
     await moto.reset();
   });

@@ -1,12 +1,12 @@
 import { DynamoDBClient, GetItemCommand } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient, PutCommand } from "@aws-sdk/lib-dynamodb";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { InputError } from "../../lib/errors/errors.ts";
 import type { ExposureRecord } from "../../lib/findings/types.ts";
 import { partitionKeyFor, SORT_KEY, sortKeyFor, TTL_ATTRIBUTE } from "../../lib/state/dynamo-schema.ts";
 import { DynamoStateStore } from "../../lib/state/dynamo-state-store.ts";
 import { StaleRecordError } from "../../lib/state/types.ts";
-import { type Moto, startMoto } from "../support/moto.ts";
+import { useMoto } from "../support/moto.ts";
 import { createStateTable, recordCommands } from "./dynamo-table.ts";
 import { exposureRecord } from "./records.ts";
 
@@ -19,16 +19,10 @@ function onlyRecord(records: ExposureRecord[]): ExposureRecord {
 const WRITE_COMMANDS = new Set(["PutItemCommand", "UpdateItemCommand", "TransactWriteItemsCommand"]);
 
 describe("DynamoStateStore against moto", () => {
-  let moto: Moto;
+  const moto = useMoto();
   let client: DynamoDBClient;
   let store: DynamoStateStore;
 
-  beforeAll(async () => {
-    moto = await startMoto();
-  });
-  afterAll(async () => {
-    await moto.stop();
-  });
   beforeEach(async () => {
     await moto.reset();
     client = new DynamoDBClient({ region: "us-east-1" });

@@ -1,19 +1,13 @@
 import { ConditionalCheckFailedException, DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DescribeRegionsCommand } from "@aws-sdk/client-ec2";
 import { DynamoDBDocumentClient, PutCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { AwsClients } from "../../lib/aws/clients.ts";
 import { createStateTable } from "../state/dynamo-table.ts";
-import { type Moto, startMoto } from "./moto.ts";
+import { useMoto } from "./moto.ts";
 
 describe("moto harness", () => {
-  let moto: Moto;
-  beforeAll(async () => {
-    moto = await startMoto();
-  });
-  afterAll(async () => {
-    await moto.stop();
-  });
+  useMoto();
 
   it("serves EC2 on loopback through AWS_ENDPOINT_URL", async () => {
     const clients = new AwsClients({ region: "us-east-1" });

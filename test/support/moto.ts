@@ -2,6 +2,7 @@ import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
+import { afterAll, beforeAll } from "vitest";
 
 /** A moto server on loopback for one test file. Every AWS API in the tests goes here. */
 export interface Moto {
@@ -118,5 +119,31 @@ export async function startMoto(): Promise<Moto> {
         setTimeout(() => child.kill("SIGKILL"), 3000).unref();
       });
     },
+  };
+}
+
+/**
+ * One moto server for the enclosing describe block (or file): started in beforeAll, stopped in
+ * afterAll. The returned object stands for that server once it is up, so tests call
+ * `moto.reset()` and read `moto.endpoint` as they would on `startMoto()`'s.
+ */
+export function useMoto(): Moto {
+  let started: Moto | undefined;
+  const server = (): Moto => {
+    if (!started) throw new Error("moto is not started yet: use it inside a hook or a test");
+    return started;
+  };
+  beforeAll(async () => {
+    started = await startMoto();
+  }, 60_000);
+  afterAll(async () => {
+    await started?.stop();
+  });
+  return {
+    get endpoint() {
+      return server().endpoint;
+    },
+    reset: () => server().reset(),
+    stop: () => server().stop(),
   };
 }
