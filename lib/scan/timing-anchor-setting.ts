@@ -31,18 +31,23 @@ export function parseTimingAnchor(text: string, field: string): TimingAnchorSett
   return { host, port };
 }
 
+/**
+ * DNS suffix of each partition by region prefix, as the AWS SDK's partition table has it
+ * (`@aws-sdk/core` util-endpoints `partitions`); the first match wins, `amazonaws.com` otherwise.
+ */
+const PARTITION_DNS_SUFFIXES: readonly (readonly [prefix: string, suffix: string])[] = [
+  ["cn-", "amazonaws.com.cn"],
+  ["eusc-", "amazonaws.eu"],
+  ["us-isob-", "sc2s.sgov.gov"],
+  ["us-isof-", "csp.hci.ic.gov"],
+  ["us-iso-", "c2s.ic.gov"],
+  ["eu-isoe-", "cloud.adc-e.uk"],
+];
+
 /** The EC2 API endpoint of `region`, in its partition's DNS domain; undefined for a malformed region. */
 export function regionEndpoint(region: string): AnchorEndpoint | undefined {
   if (!REGION_PATTERN.test(region)) return undefined;
-  const domain = region.startsWith("cn-")
-    ? "amazonaws.com.cn"
-    : region.startsWith("us-isob-")
-      ? "sc2s.sgov.gov"
-      : region.startsWith("us-iso-")
-        ? "c2s.ic.gov"
-        : region.startsWith("eusc-")
-          ? "amazonaws.eu"
-          : "amazonaws.com";
+  const domain = PARTITION_DNS_SUFFIXES.find(([prefix]) => region.startsWith(prefix))?.[1] ?? "amazonaws.com";
   return { host: `ec2.${region}.${domain}`, port: 443 };
 }
 

@@ -33,6 +33,10 @@ describe("timing anchor settings", () => {
     expect(regionEndpoint("us-gov-west-1")?.host).toBe("ec2.us-gov-west-1.amazonaws.com");
     expect(regionEndpoint("us-iso-east-1")?.host).toBe("ec2.us-iso-east-1.c2s.ic.gov");
     expect(regionEndpoint("us-isob-east-1")?.host).toBe("ec2.us-isob-east-1.sc2s.sgov.gov");
+    expect(regionEndpoint("us-isof-south-1")?.host).toBe("ec2.us-isof-south-1.csp.hci.ic.gov");
+    expect(regionEndpoint("eu-isoe-west-1")?.host).toBe("ec2.eu-isoe-west-1.cloud.adc-e.uk");
+    expect(regionEndpoint("eusc-de-east-1")?.host).toBe("ec2.eusc-de-east-1.amazonaws.eu");
+    expect(regionEndpoint("us-isob-east-1")?.host).toBe("ec2.us-isob-east-1.sc2s.sgov.gov");
     expect(regionEndpoint("x.evil/1")).toBeUndefined();
   });
 
